@@ -3,7 +3,8 @@
 use std::env;
 use std::path::PathBuf;
 
-const MISSING: &str = "dpdk-sys: DPDK >= 22.11 not found by pkg-config (libdpdk); install it with: \
+const MISSING: &str =
+    "dpdk-sys: DPDK >= 22.11 not found by pkg-config (libdpdk); install it with: \
 apt-get install -y dpdk dpdk-dev libdpdk-dev pkg-config clang libclang-dev";
 
 fn main() {
@@ -51,7 +52,11 @@ fn main() {
     }
 
     let mut build = cc::Build::new();
-    build.file("shim.c").include(".").opt_level(3).warnings(false);
+    build
+        .file("shim.c")
+        .include(".")
+        .opt_level(3)
+        .warnings(false);
     for p in &dpdk.include_paths {
         build.include(p);
     }
@@ -107,7 +112,9 @@ fn main() {
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .generate()
         .unwrap_or_else(|e| {
-            eprintln!("dpdk-sys: bindgen failed on the DPDK headers ({e}); is libclang-dev installed?");
+            eprintln!(
+                "dpdk-sys: bindgen failed on the DPDK headers ({e}); is libclang-dev installed?"
+            );
             std::process::exit(1);
         });
 

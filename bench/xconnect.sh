@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Cross-connect forwarding rate: qdp next to dpdk-testpmd --forward-mode=io on the same devices, in
+# the same run, one forwarding core each.
+#
+#   bench/xconnect.sh [--rounds N] [--seconds S] [--frame-size B] [--flows F]
+#
+# Input: net_pcap0,rx_pcap=F,infinite_rx=1 (frames made by `qdp gen-pcap`); output: net_null1,no-rx=1.
+# Each round runs testpmd io, qdp cross-connect and qdp cross-connect with a MAC rewrite, one after
+# the other; the medians of the per-second rates (first second skipped) are compared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=3 seconds=6 frame=60 flows=256
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --frame-size) frame=$2; shift 2 ;;
+    --flows) flows=$2; shift 2 ;;
+    *) echo "usage: $0 [--rounds N] [--seconds S] [--frame-size B] [--flows F]" >&2; exit 2 ;;
+  esac
+done
+command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd missing: apt-get install -y dpdk" >&2; exit 1; }
+cargo build --release -q -p qdp
+qdp=target/release/qdp
+work=$(mktemp -d /tmp/qdp-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+pcap=$work/in.pcap
+$qdp gen-pcap --flows "$flows" --frame-size "$frame" -o "$pcap"
+
+# Same memory for both: hugepages when 1 GiB is free, else ordinary pages.
+free_kb=$(awk '/HugePages_Free/{f=$2} /Hugepagesize/{s=$2} END{print f*s}' /proc/meminfo)
+if [ "${free_kb:-0}" -ge 1048576 ] && grep -qs ' hugetlbfs ' /proc/mounts; then
+  mem_eal=() mem_qdp='hugepages = "required"' mem_note="hugepages"
+else
+  mem_eal=(--no-huge -m 1024) mem_qdp='hugepages = "off"' mem_note="no hugepages (--no-huge)"
+fi
+
+median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print 0; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f\n", m}'; }
+
+run_testpmd() {
+  { timeout -s INT $((seconds + 1)) dpdk-testpmd -l 0,1 --file-prefix qdp-bench-tp --no-pci "${mem_eal[@]}" \
+    --vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" --vdev net_null1,no-rx=1 --log-level=error -- \
+    --forward-mode=io --nb-cores=1 --total-num-mbufs=16384 --stats-period 1 2>&1 || true; } \
+  | awk '/NIC statistics for port/{p=$(NF-1)} /Rx-pps:/{ if (p=="0") { n++; if (n>1) print $2/1e6 } }' | median
+}
+
+run_qdp() { # $1 = rewrite line or empty
+  cat > "$work/p.toml" <<TOML
+name = "bench-xconnect"
+[eal]
+cores = [0, 1]
+file_prefix = "qdp-bench"
+$mem_qdp
+memory_mb = 1024
+log_level = "error"
+[mempool]
+mbufs = 16383
+cache = 256
+[[ports]]
+name = "in"
+vdev = "net_pcap0,rx_pcap=$pcap,infinite_rx=1"
+[[ports]]
+name = "out"
+vdev = "net_null1,no-rx=1"
+rx_queues = 0
+[[workers]]
+name = "w0"
+core = 1
+rx = ["in"]
+[[cross_connect]]
+a = "in"
+b = "out"
+$1
+TOML
+  { $qdp run "$work/p.toml" --duration "$seconds" 2>/dev/null || true; } \
+  | awk '/^\[/{ n++; for (i=1;i<=NF;i++) if ($i=="rx") { if (n>1) print $(i+1); break } }' | median
+}
+
+echo "cross-connect bench: ${frame} B frames (without FCS), $flows flows, $rounds rounds of ${seconds}s, $mem_note, $(nproc) CPUs"
+printf '%-6s %12s %12s %12s\n' round testpmd-io qdp-xc qdp-xc-rw
+tp=() xc=() rw=()
+for r in $(seq 1 "$rounds"); do
+  a=$(run_testpmd); b=$(run_qdp ""); c=$(run_qdp 'a_to_b = { src_mac = "02:00:00:00:00:0a", dst_mac = "02:00:00:00:00:0b" }')
+  tp+=("$a") xc+=("$b") rw+=("$c")
+  printf '%-6s %12s %12s %12s  Mpps\n' "$r" "$a" "$b" "$c"
+done
+mt=$(printf '%s\n' "${tp[@]}" | median)
+mx=$(printf '%s\n' "${xc[@]}" | median)
+mr=$(printf '%s\n' "${rw[@]}" | median)
+printf '%-6s %12s %12s %12s  Mpps\n' median "$mt" "$mx" "$mr"
+awk -v t="$mt" -v x="$mx" -v r="$mr" 'BEGIN{ if (t>0) printf "ratio to testpmd io: cross-connect %.2fx, cross-connect + MAC rewrite %.2fx (goal >= 0.90x)\n", x/t, r/t }'

@@ -1,0 +1,911 @@
+//! Pipeline files: the TOML schema, its parsing and the checks `qdp check` runs.
+//!
+//! The schema is documented for users in `pipelines/README.md`. Parsing rejects unknown fields and
+//! names the exact path of the offending field (`ports[1].pci`); [`Pipeline::validate`] then checks
+//! what serde cannot see (references between sections, ranges, duplicates) and reports every error it
+//! finds, each naming its field.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::wire::EthernetAddress;
+
+/// Largest burst a worker may use (the size of its fixed mbuf arrays).
+pub const MAX_BURST: usize = 256;
+
+/// Per-lcore mempool cache limit of DPDK (`RTE_MEMPOOL_CACHE_MAX_SIZE`).
+pub const MEMPOOL_CACHE_MAX: u32 = 512;
+
+/// One problem in a pipeline file: the field it concerns and why it is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted path of the field, e.g. `workers[0].core`; empty for a file-level problem.
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(f, "{}: {}", self.field, self.reason)
+        }
+    }
+}
+
+/// All the problems found in one pipeline file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A whole pipeline file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// A free-form name shown in the stats and the summary.
+    #[serde(default = "default_name")]
+    pub name: String,
+    pub eal: EalConfig,
+    #[serde(default)]
+    pub mempool: MempoolConfig,
+    #[serde(default)]
+    pub ports: Vec<PortConfig>,
+    #[serde(default)]
+    pub workers: Vec<WorkerConfig>,
+    #[serde(default)]
+    pub cross_connect: Vec<CrossConnectConfig>,
+    #[serde(default)]
+    pub stats: StatsConfig,
+}
+
+fn default_name() -> String {
+    "qdp".to_string()
+}
+
+/// How qdp uses hugepages.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum HugepageMode {
+    /// Use hugepages when enough are free, else fall back to `--no-huge` with a warning.
+    #[default]
+    Auto,
+    /// Refuse to start without enough free hugepages.
+    Required,
+    /// Always run on ordinary pages (`--no-huge`).
+    Off,
+}
+
+/// EAL start-up: cores, memory, device scan.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EalConfig {
+    /// CPUs qdp may use; the main (control) thread and every worker run on one of them.
+    pub cores: Vec<u32>,
+    /// The CPU of the main thread (stats, control socket); defaults to the first of `cores`.
+    pub main_core: Option<u32>,
+    /// EAL `--file-prefix`: must differ between qdp processes running at once.
+    #[serde(default = "default_prefix")]
+    pub file_prefix: String,
+    #[serde(default)]
+    pub hugepages: HugepageMode,
+    /// Memory in MiB EAL takes when running without hugepages, and the hugepage memory required.
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+    /// EAL log level (`--log-level`), e.g. `notice`, `warning`, `error`, `debug`.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Extra EAL arguments, appended as given.
+    #[serde(default)]
+    pub extra_args: Vec<String>,
+}
+
+fn default_prefix() -> String {
+    "qdp".to_string()
+}
+fn default_memory_mb() -> u32 {
+    512
+}
+fn default_log_level() -> String {
+    "notice".to_string()
+}
+
+/// The packet buffer pools, one per NUMA node in use.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolConfig {
+    /// Mbufs in each node's pool.
+    #[serde(default = "default_mbufs")]
+    pub mbufs: u32,
+    /// Per-lcore cache size.
+    #[serde(default = "default_cache")]
+    pub cache: u32,
+    /// Data room of each mbuf, headroom included (bytes).
+    #[serde(default = "default_data_room")]
+    pub data_room: u32,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig {
+            mbufs: default_mbufs(),
+            cache: default_cache(),
+            data_room: default_data_room(),
+        }
+    }
+}
+
+fn default_mbufs() -> u32 {
+    16383
+}
+fn default_cache() -> u32 {
+    256
+}
+fn default_data_room() -> u32 {
+    2176
+}
+
+/// One DPDK port: an SR-IOV VF or other PCI device, or a virtual device.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PortConfig {
+    pub name: String,
+    /// PCI address (`0000:03:02.0`), e.g. a VF bound to vfio-pci.
+    pub pci: Option<String>,
+    /// Virtual device arguments as for EAL `--vdev` (`net_pcap0,rx_pcap=in.pcap`).
+    pub vdev: Option<String>,
+    /// Receive queues; 0 makes the port transmit-only. With more than one, RSS spreads flows.
+    #[serde(default = "one")]
+    pub rx_queues: u16,
+    #[serde(default = "default_desc")]
+    pub rx_desc: u16,
+    #[serde(default = "default_desc")]
+    pub tx_desc: u16,
+    pub mtu: Option<u16>,
+    #[serde(default = "yes")]
+    pub promiscuous: bool,
+    /// Traffic qdp generates into a pcap file and feeds to this `net_pcap` port (`rx_pcap=`).
+    pub traffic: Option<TrafficConfig>,
+}
+
+fn one() -> u16 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn default_desc() -> u16 {
+    1024
+}
+
+/// Frames generated by qdp itself for a pcap replay port.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficConfig {
+    /// Distinct UDP flows (one frame each).
+    #[serde(default = "default_flows")]
+    pub flows: u32,
+    /// Frame size in bytes without FCS (60..=1514).
+    #[serde(default = "default_frame_size")]
+    pub frame_size: u32,
+}
+
+fn default_flows() -> u32 {
+    256
+}
+fn default_frame_size() -> u32 {
+    60
+}
+
+/// What a worker does when its queues are empty.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdleMode {
+    /// Poll without pause (lowest latency; the core shows 100 % busy).
+    #[default]
+    Poll,
+    /// After `idle_polls` empty polls in a row, sleep `sleep_us` between polls until traffic returns.
+    Sleep,
+}
+
+/// One poll-mode worker, pinned to one core.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    pub name: String,
+    pub core: u32,
+    /// The receive queues it polls, as `port:queue` (`vf0:0`) or `port` (queue 0).
+    pub rx: Vec<String>,
+    #[serde(default = "default_burst")]
+    pub burst: usize,
+    #[serde(default)]
+    pub idle: IdleMode,
+    #[serde(default = "default_idle_polls")]
+    pub idle_polls: u32,
+    #[serde(default = "default_sleep_us")]
+    pub sleep_us: u32,
+}
+
+fn default_burst() -> usize {
+    32
+}
+fn default_idle_polls() -> u32 {
+    1024
+}
+fn default_sleep_us() -> u32 {
+    100
+}
+
+/// A MAC rewrite applied to frames crossing one direction of a cross-connect.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MacRewrite {
+    #[serde(default, deserialize_with = "de_opt_mac")]
+    pub src_mac: Option<EthernetAddress>,
+    #[serde(default, deserialize_with = "de_opt_mac")]
+    pub dst_mac: Option<EthernetAddress>,
+}
+
+/// Deserializes an optional MAC address written as `02:00:00:00:00:01`.
+fn de_opt_mac<'de, D>(de: D) -> Result<Option<EthernetAddress>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let s = String::deserialize(de)?;
+    s.parse::<EthernetAddress>().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "'{s}' is not a MAC address (six hex bytes such as 02:00:00:00:00:01)"
+        ))
+    })
+}
+
+/// Port A ⇄ port B with no lookup (the SR-IOV VF fast path).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CrossConnectConfig {
+    pub a: String,
+    pub b: String,
+    /// Rewrite applied to frames going from `a` to `b`.
+    #[serde(default)]
+    pub a_to_b: MacRewrite,
+    /// Rewrite applied to frames going from `b` to `a`.
+    #[serde(default)]
+    pub b_to_a: MacRewrite,
+}
+
+/// The periodic stats line.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StatsConfig {
+    /// Seconds between stats lines; 0 prints only the summary.
+    #[serde(default = "one_f64")]
+    pub interval_s: f64,
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        StatsConfig { interval_s: 1.0 }
+    }
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+/// A receive queue reference `port:queue` resolved against the port list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RxRef {
+    pub port: usize,
+    pub queue: u16,
+}
+
+impl Pipeline {
+    /// Parses and validates a pipeline file's text.
+    pub fn from_toml(text: &str) -> Result<Pipeline, ConfigErrors> {
+        let de = toml::Deserializer::new(text);
+        let pipeline: Pipeline = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            let reason = inner.message().trim().to_string();
+            let at = inner
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            let field = if field == "." { String::new() } else { field };
+            ConfigErrors(vec![ConfigError::new(field, format!("{reason}{at}"))])
+        })?;
+        pipeline.validate()?;
+        Ok(pipeline)
+    }
+
+    /// Reads, parses and validates a pipeline file.
+    pub fn load(path: &Path) -> Result<Pipeline, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError::new(
+                "",
+                format!("cannot read {}: {e}", path.display()),
+            )])
+        })?;
+        Pipeline::from_toml(&text)
+    }
+
+    /// Index of the port called `name`.
+    pub fn port_index(&self, name: &str) -> Option<usize> {
+        self.ports.iter().position(|p| p.name == name)
+    }
+
+    /// The main lcore's CPU.
+    pub fn main_core(&self) -> u32 {
+        self.eal
+            .main_core
+            .or_else(|| self.eal.cores.first().copied())
+            .unwrap_or(0)
+    }
+
+    /// Resolves a worker's `rx` entry; `None` when the port does not exist or the queue is not a number.
+    pub fn resolve_rx(&self, entry: &str) -> Option<RxRef> {
+        let (port, queue) = match entry.split_once(':') {
+            Some((p, q)) => (p, q.parse::<u16>().ok()?),
+            None => (entry, 0),
+        };
+        Some(RxRef {
+            port: self.port_index(port)?,
+            queue,
+        })
+    }
+
+    /// Runs every semantic check and returns all the errors found.
+    pub fn validate(&self) -> Result<(), ConfigErrors> {
+        let mut errs = Vec::new();
+        self.validate_eal(&mut errs);
+        self.validate_mempool(&mut errs);
+        self.validate_ports(&mut errs);
+        self.validate_workers(&mut errs);
+        self.validate_cross_connects(&mut errs);
+        if !(self.stats.interval_s >= 0.0 && self.stats.interval_s <= 3600.0) {
+            errs.push(ConfigError::new(
+                "stats.interval_s",
+                "must be between 0 and 3600 seconds",
+            ));
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errs))
+        }
+    }
+
+    fn validate_eal(&self, errs: &mut Vec<ConfigError>) {
+        let eal = &self.eal;
+        if eal.cores.is_empty() {
+            errs.push(ConfigError::new("eal.cores", "must list at least one CPU"));
+        }
+        let mut seen = BTreeSet::new();
+        for (i, c) in eal.cores.iter().enumerate() {
+            if !seen.insert(*c) {
+                errs.push(ConfigError::new(
+                    format!("eal.cores[{i}]"),
+                    format!("CPU {c} is listed twice"),
+                ));
+            }
+            if *c >= 1024 {
+                errs.push(ConfigError::new(
+                    format!("eal.cores[{i}]"),
+                    format!("CPU {c} is out of range (0..1023)"),
+                ));
+            }
+        }
+        if let Some(m) = eal.main_core {
+            if !eal.cores.contains(&m) {
+                errs.push(ConfigError::new(
+                    "eal.main_core",
+                    format!("CPU {m} is not in eal.cores"),
+                ));
+            }
+        }
+        if eal.file_prefix.is_empty()
+            || !eal
+                .file_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            errs.push(ConfigError::new(
+                "eal.file_prefix",
+                "must be non-empty and made of letters, digits, '-' and '_'",
+            ));
+        }
+        if eal.memory_mb < 64 {
+            errs.push(ConfigError::new("eal.memory_mb", "must be at least 64 MiB"));
+        }
+        const LEVELS: [&str; 8] = [
+            "emergency",
+            "alert",
+            "critical",
+            "error",
+            "warning",
+            "notice",
+            "info",
+            "debug",
+        ];
+        if !LEVELS.contains(&eal.log_level.as_str()) {
+            errs.push(ConfigError::new(
+                "eal.log_level",
+                format!(
+                    "unknown level '{}'; one of {}",
+                    eal.log_level,
+                    LEVELS.join(", ")
+                ),
+            ));
+        }
+    }
+
+    fn validate_mempool(&self, errs: &mut Vec<ConfigError>) {
+        let mp = &self.mempool;
+        if mp.mbufs == 0 {
+            errs.push(ConfigError::new("mempool.mbufs", "must be greater than 0"));
+        } else if mp.mbufs < 1024 {
+            errs.push(ConfigError::new(
+                "mempool.mbufs",
+                format!("{} is too small: at least 1024 mbufs", mp.mbufs),
+            ));
+        }
+        if mp.cache > MEMPOOL_CACHE_MAX {
+            errs.push(ConfigError::new(
+                "mempool.cache",
+                format!("{} exceeds DPDK's limit of {MEMPOOL_CACHE_MAX}", mp.cache),
+            ));
+        } else if mp.mbufs > 0 && u64::from(mp.cache) * 3 > u64::from(mp.mbufs) * 2 {
+            errs.push(ConfigError::new(
+                "mempool.cache",
+                format!(
+                    "{} is too large for {} mbufs (at most mbufs / 1.5)",
+                    mp.cache, mp.mbufs
+                ),
+            ));
+        }
+        let headroom = 128;
+        if mp.data_room < headroom + 64 || mp.data_room > 65535 {
+            errs.push(ConfigError::new(
+                "mempool.data_room",
+                format!(
+                    "{} is out of range ({}..=65535 bytes, headroom included)",
+                    mp.data_room,
+                    headroom + 64
+                ),
+            ));
+        }
+    }
+
+    fn validate_ports(&self, errs: &mut Vec<ConfigError>) {
+        let mut names = BTreeMap::new();
+        let mut devices = BTreeMap::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            let f = |name: &str| format!("ports[{i}].{name}");
+            check_name(&p.name, &f("name"), errs);
+            if let Some(first) = names.insert(p.name.as_str(), i) {
+                errs.push(ConfigError::new(
+                    f("name"),
+                    format!("duplicate port name '{}' (also ports[{first}])", p.name),
+                ));
+            }
+            let device = match (&p.pci, &p.vdev) {
+                (Some(_), Some(_)) => {
+                    errs.push(ConfigError::new(
+                        f("pci"),
+                        "give either pci or vdev, not both",
+                    ));
+                    None
+                }
+                (None, None) => {
+                    errs.push(ConfigError::new(
+                        f("pci"),
+                        "a port needs a pci address or vdev arguments",
+                    ));
+                    None
+                }
+                (Some(pci), None) => match normalize_pci(pci) {
+                    Some(n) => Some(n),
+                    None => {
+                        errs.push(ConfigError::new(
+                            f("pci"),
+                            format!(
+                                "'{pci}' is not a PCI address (domain:bus:device.function, e.g. 0000:03:02.0)"
+                            ),
+                        ));
+                        None
+                    }
+                },
+                (None, Some(v)) => {
+                    let dev = vdev_name(v);
+                    if dev.is_empty()
+                        || !dev.starts_with("net_")
+                        || !dev.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        errs.push(ConfigError::new(
+                            f("vdev"),
+                            format!(
+                                "'{v}' does not start with a device name such as net_pcap0 or net_null1"
+                            ),
+                        ));
+                        None
+                    } else {
+                        Some(dev.to_string())
+                    }
+                }
+            };
+            if let Some(d) = device {
+                if let Some(first) = devices.insert(d.clone(), i) {
+                    errs.push(ConfigError::new(
+                        if p.pci.is_some() { f("pci") } else { f("vdev") },
+                        format!("device {d} is already used by ports[{first}]"),
+                    ));
+                }
+            }
+            if p.rx_queues > 64 {
+                errs.push(ConfigError::new(
+                    f("rx_queues"),
+                    format!("{} is too many (at most 64)", p.rx_queues),
+                ));
+            }
+            for (field, n) in [("rx_desc", p.rx_desc), ("tx_desc", p.tx_desc)] {
+                if !(32..=16384).contains(&n) || !n.is_power_of_two() {
+                    errs.push(ConfigError::new(
+                        f(field),
+                        format!("{n} must be a power of two between 32 and 16384"),
+                    ));
+                }
+            }
+            if let Some(mtu) = p.mtu {
+                let max = self.mempool.data_room.saturating_sub(128 + 18);
+                if mtu < 68 || u32::from(mtu) > max {
+                    errs.push(ConfigError::new(
+                        f("mtu"),
+                        format!(
+                            "{mtu} is out of range (68..={max}: frames must fit one mbuf of mempool.data_room)"
+                        ),
+                    ));
+                }
+            }
+            if let Some(t) = &p.traffic {
+                let is_pcap = p.vdev.as_deref().is_some_and(|v| v.starts_with("net_pcap"));
+                if !is_pcap {
+                    errs.push(ConfigError::new(
+                        f("traffic"),
+                        "generated traffic needs a net_pcap vdev to replay it",
+                    ));
+                } else if p.vdev.as_deref().is_some_and(|v| v.contains("rx_pcap=")) {
+                    errs.push(ConfigError::new(
+                        f("traffic"),
+                        "the vdev already names an rx_pcap file; drop one of the two",
+                    ));
+                }
+                if t.flows == 0 || t.flows > 1_000_000 {
+                    errs.push(ConfigError::new(
+                        f("traffic.flows"),
+                        format!("{} is out of range (1..=1000000)", t.flows),
+                    ));
+                }
+                if !(60..=1514).contains(&t.frame_size) {
+                    errs.push(ConfigError::new(
+                        f("traffic.frame_size"),
+                        format!("{} is out of range (60..=1514 bytes)", t.frame_size),
+                    ));
+                }
+                if t.flows >= self.mempool.mbufs / 2 {
+                    errs.push(ConfigError::new(
+                        f("traffic.flows"),
+                        format!(
+                            "{} frames replayed from memory need more than mempool.mbufs / 2 = {}",
+                            t.flows,
+                            self.mempool.mbufs / 2
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn validate_workers(&self, errs: &mut Vec<ConfigError>) {
+        if self.workers.is_empty() {
+            errs.push(ConfigError::new("workers", "at least one worker is needed"));
+        }
+        let mut names = BTreeMap::new();
+        let mut polled: BTreeMap<RxRef, usize> = BTreeMap::new();
+        let mut cores: BTreeMap<u32, usize> = BTreeMap::new();
+        for (i, w) in self.workers.iter().enumerate() {
+            let f = |name: &str| format!("workers[{i}].{name}");
+            check_name(&w.name, &f("name"), errs);
+            if let Some(first) = names.insert(w.name.as_str(), i) {
+                errs.push(ConfigError::new(
+                    f("name"),
+                    format!("duplicate worker name '{}' (also workers[{first}])", w.name),
+                ));
+            }
+            if !self.eal.cores.contains(&w.core) {
+                errs.push(ConfigError::new(
+                    f("core"),
+                    format!("CPU {} is not in eal.cores {:?}", w.core, self.eal.cores),
+                ));
+            }
+            if let Some(first) = cores.insert(w.core, i) {
+                errs.push(ConfigError::new(
+                    f("core"),
+                    format!(
+                        "CPU {} already runs workers[{first}]; one poll-mode worker per core",
+                        w.core
+                    ),
+                ));
+            }
+            if w.burst == 0 || w.burst > MAX_BURST {
+                errs.push(ConfigError::new(
+                    f("burst"),
+                    format!("{} is out of range (1..={MAX_BURST})", w.burst),
+                ));
+            }
+            if w.idle == IdleMode::Sleep && (w.sleep_us == 0 || w.sleep_us > 100_000) {
+                errs.push(ConfigError::new(
+                    f("sleep_us"),
+                    format!("{} is out of range (1..=100000 µs)", w.sleep_us),
+                ));
+            }
+            if w.rx.is_empty() {
+                errs.push(ConfigError::new(f("rx"), "polls no queue"));
+            }
+            for (j, entry) in w.rx.iter().enumerate() {
+                let field = format!("workers[{i}].rx[{j}]");
+                let Some(r) = self.resolve_rx(entry) else {
+                    let port = entry.split(':').next().unwrap_or("");
+                    if self.port_index(port).is_none() {
+                        errs.push(ConfigError::new(
+                            field,
+                            format!("'{entry}' names no port called '{port}'"),
+                        ));
+                    } else {
+                        errs.push(ConfigError::new(
+                            field,
+                            format!("'{entry}' is not port:queue with a numeric queue"),
+                        ));
+                    }
+                    continue;
+                };
+                let port = &self.ports[r.port];
+                if r.queue >= port.rx_queues {
+                    errs.push(ConfigError::new(
+                        field.clone(),
+                        format!(
+                            "port '{}' has {} rx queue(s); queue {} does not exist",
+                            port.name, port.rx_queues, r.queue
+                        ),
+                    ));
+                }
+                if let Some(other) = polled.insert(r, i) {
+                    errs.push(ConfigError::new(
+                        field,
+                        format!(
+                            "queue {}:{} is already polled by workers[{other}]",
+                            port.name, r.queue
+                        ),
+                    ));
+                }
+            }
+        }
+        for (pi, p) in self.ports.iter().enumerate() {
+            for q in 0..p.rx_queues {
+                if !polled.contains_key(&RxRef { port: pi, queue: q }) {
+                    errs.push(ConfigError::new(
+                        format!("ports[{pi}].rx_queues"),
+                        format!(
+                            "rx queue {q} of port '{}' is polled by no worker (set rx_queues = 0 for a transmit-only port)",
+                            p.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn validate_cross_connects(&self, errs: &mut Vec<ConfigError>) {
+        let mut used: BTreeMap<usize, usize> = BTreeMap::new();
+        for (i, x) in self.cross_connect.iter().enumerate() {
+            let mut ends = Vec::new();
+            for (field, name) in [("a", &x.a), ("b", &x.b)] {
+                match self.port_index(name) {
+                    Some(p) => ends.push(p),
+                    None => errs.push(ConfigError::new(
+                        format!("cross_connect[{i}].{field}"),
+                        format!("names no port called '{name}'"),
+                    )),
+                }
+            }
+            if ends.len() == 2 && ends[0] == ends[1] {
+                errs.push(ConfigError::new(
+                    format!("cross_connect[{i}].b"),
+                    "a port cannot be cross-connected to itself",
+                ));
+                continue;
+            }
+            for (field, p) in ["a", "b"].iter().zip(ends) {
+                if let Some(other) = used.insert(p, i) {
+                    errs.push(ConfigError::new(
+                        format!("cross_connect[{i}].{field}"),
+                        format!(
+                            "port '{}' is already in cross_connect[{other}]",
+                            self.ports[p].name
+                        ),
+                    ));
+                }
+            }
+        }
+        for (pi, p) in self.ports.iter().enumerate() {
+            if p.rx_queues > 0 && !used.contains_key(&pi) {
+                errs.push(ConfigError::new(
+                    format!("ports[{pi}]"),
+                    format!(
+                        "port '{}' receives traffic but no cross_connect sends it anywhere",
+                        p.name
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn check_name(name: &str, field: &str, errs: &mut Vec<ConfigError>) {
+    if name.is_empty()
+        || name.len() > 32
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        errs.push(ConfigError::new(
+            field,
+            format!("'{name}' must be 1..32 letters, digits, '-' or '_'"),
+        ));
+    }
+}
+
+/// The device name of vdev arguments: the text before the first comma.
+pub fn vdev_name(args: &str) -> &str {
+    args.split(',').next().unwrap_or("").trim()
+}
+
+/// Normalizes a PCI address to `dddd:bb:dd.f` (lower case); `None` when it is not one.
+pub fn normalize_pci(addr: &str) -> Option<String> {
+    let (dom, rest) = match addr.matches(':').count() {
+        2 => addr.split_once(':')?,
+        1 => ("0000", addr),
+        _ => return None,
+    };
+    let (bus, rest) = rest.split_once(':')?;
+    let (dev, func) = rest.split_once('.')?;
+    let hex = |s: &str, n: usize| s.len() == n && s.chars().all(|c| c.is_ascii_hexdigit());
+    if !(hex(dom, 4) && hex(bus, 2) && hex(dev, 2) && func.len() == 1) {
+        return None;
+    }
+    let d = u8::from_str_radix(dev, 16).ok()?;
+    let f = func.parse::<u8>().ok()?;
+    if d > 0x1f || f > 7 {
+        return None;
+    }
+    Some(format!("{dom}:{bus}:{dev}.{func}").to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        [eal]
+        cores = [0, 1]
+        [[ports]]
+        name = "a"
+        vdev = "net_null0"
+        [[ports]]
+        name = "b"
+        pci = "0000:03:02.1"
+        rx_queues = 2
+        [[workers]]
+        name = "w0"
+        core = 1
+        rx = ["a", "b:0", "b:1"]
+        [[cross_connect]]
+        a = "a"
+        b = "b"
+        a_to_b = { dst_mac = "02:00:00:00:00:02" }
+    "#;
+
+    fn errors(text: &str) -> Vec<ConfigError> {
+        Pipeline::from_toml(text).unwrap_err().0
+    }
+
+    #[test]
+    fn good_file_parses() {
+        let p = Pipeline::from_toml(GOOD).unwrap();
+        assert_eq!(p.ports.len(), 2);
+        assert_eq!(p.main_core(), 0);
+        assert_eq!(p.resolve_rx("b:1"), Some(RxRef { port: 1, queue: 1 }));
+        assert_eq!(
+            p.cross_connect[0].a_to_b.dst_mac,
+            Some(EthernetAddress([2, 0, 0, 0, 0, 2]))
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let e = errors(&GOOD.replace("rx_queues = 2", "rx_queues = 2\nspeed = 10"));
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].field, "ports[1].speed");
+        assert!(e[0].reason.contains("unknown field"), "{}", e[0].reason);
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let e = errors(&GOOD.replace("core = 1", "core = \"one\""));
+        assert_eq!(e[0].field, "workers[0].core");
+    }
+
+    #[test]
+    fn pci_addresses() {
+        assert_eq!(normalize_pci("03:02.1").as_deref(), Some("0000:03:02.1"));
+        assert_eq!(
+            normalize_pci("0000:AF:1f.7").as_deref(),
+            Some("0000:af:1f.7")
+        );
+        for bad in [
+            "0000:03:02",
+            "0000:3:02.1",
+            "0000:03:20.1",
+            "0000:03:02.8",
+            "x",
+            "",
+        ] {
+            assert_eq!(normalize_pci(bad), None, "{bad}");
+        }
+        let e = errors(&GOOD.replace("0000:03:02.1", "0000:03:02"));
+        assert_eq!(e[0].field, "ports[1].pci");
+    }
+
+    #[test]
+    fn unpolled_queue_and_missing_core() {
+        let e = errors(&GOOD.replace("\"b:1\"", "").replace("core = 1", "core = 5"));
+        let fields: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"workers[0].core"), "{fields:?}");
+        assert!(fields.contains(&"ports[1].rx_queues"), "{fields:?}");
+    }
+
+    #[test]
+    fn zero_pool_and_duplicates() {
+        let text = GOOD.replace("name = \"b\"", "name = \"a\"") + "\n[mempool]\nmbufs = 0\n";
+        let e = errors(&text);
+        let fields: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"ports[1].name"), "{fields:?}");
+        assert!(fields.contains(&"mempool.mbufs"), "{fields:?}");
+    }
+}

@@ -1,0 +1,5 @@
+//! Packet-processing nodes. Each works on whole bursts and reports drops by [`DropReason`].
+//!
+//! [`DropReason`]: crate::stats::DropReason
+
+pub mod xconnect;

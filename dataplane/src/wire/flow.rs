@@ -1,0 +1,449 @@
+//! The inner 5-tuple of a packet ([`FlowKey`]) and its hashes: directional, for ECMP entropy
+//! (e.g. the outer UDP source port, RFC 7348 §5), and symmetric, so that both directions of a
+//! flow land on the same worker or service function instance.
+//!
+//! The hash is a fixed multiply-xorshift over 64-bit words (no per-process random seed), so
+//! it gives the same value on every worker, process and host. It is fast, not collision
+//! resistant: do not use it where an attacker choosing flows matters.
+//!
+//! Limits: IPv6 extension headers are not walked (a packet whose Next Header is an extension
+//! header gets that protocol and ports 0); IPv4 non-first fragments get ports 0 (the first
+//! fragment carries the ports, so a fragmented flow may hash two ways).
+
+use std::net::IpAddr;
+
+use super::ethernet::EtherType;
+use super::ipv4::{self, Address as Ipv4Address, IpProtocol};
+use super::ipv6::{self, Address as Ipv6Address};
+use super::{Error, Result};
+
+/// The address family of a [`FlowKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IpFamily {
+    /// IPv4: addresses in the first 4 bytes, the other 12 zero.
+    Ipv4,
+    /// IPv6.
+    Ipv6,
+}
+
+/// The inner 5-tuple. Ports are 0 for protocols other than TCP and UDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// Address family.
+    pub family: IpFamily,
+    /// Source address (IPv4 in the first 4 bytes, the rest zero).
+    pub src: [u8; 16],
+    /// Destination address (IPv4 in the first 4 bytes, the rest zero).
+    pub dst: [u8; 16],
+    /// IP protocol (IPv6: the fixed header's Next Header).
+    pub protocol: IpProtocol,
+    /// Source port, or 0.
+    pub src_port: u16,
+    /// Destination port, or 0.
+    pub dst_port: u16,
+}
+
+/// The first source port of the dynamic range (RFC 6335 §6), used by [`FlowKey::entropy_port`].
+pub const ENTROPY_PORT_BASE: u16 = 49152;
+
+const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// One multiply-xorshift round.
+fn mix(h: u64, word: u64) -> u64 {
+    let h = (h ^ word).wrapping_mul(MUL);
+    h ^ (h >> 29)
+}
+
+/// The MurmurHash3 64-bit finalizer, folded to 32 bits.
+fn finish(mut h: u64) -> u32 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    (h ^ (h >> 32)) as u32
+}
+
+fn addr_words(addr: &[u8; 16]) -> (u64, u64) {
+    let mut hi = [0u8; 8];
+    let mut lo = [0u8; 8];
+    hi.copy_from_slice(&addr[..8]);
+    lo.copy_from_slice(&addr[8..]);
+    (u64::from_be_bytes(hi), u64::from_be_bytes(lo))
+}
+
+fn v4_bytes(addr: Ipv4Address) -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    bytes[..4].copy_from_slice(addr.as_bytes());
+    bytes
+}
+
+/// Reads the two ports at the start of a TCP or UDP header.
+fn ports(l4: &[u8]) -> Result<(u16, u16)> {
+    match l4 {
+        [a, b, c, d, ..] => Ok((u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d]))),
+        _ => Err(Error::Truncated),
+    }
+}
+
+fn has_ports(protocol: IpProtocol) -> bool {
+    matches!(protocol, IpProtocol::Tcp | IpProtocol::Udp)
+}
+
+impl FlowKey {
+    /// An IPv4 key.
+    pub fn ipv4(
+        src: Ipv4Address,
+        dst: Ipv4Address,
+        protocol: IpProtocol,
+        src_port: u16,
+        dst_port: u16,
+    ) -> FlowKey {
+        FlowKey {
+            family: IpFamily::Ipv4,
+            src: v4_bytes(src),
+            dst: v4_bytes(dst),
+            protocol,
+            src_port,
+            dst_port,
+        }
+    }
+
+    /// An IPv6 key.
+    pub fn ipv6(
+        src: Ipv6Address,
+        dst: Ipv6Address,
+        protocol: IpProtocol,
+        src_port: u16,
+        dst_port: u16,
+    ) -> FlowKey {
+        FlowKey {
+            family: IpFamily::Ipv6,
+            src: src.0,
+            dst: dst.0,
+            protocol,
+            src_port,
+            dst_port,
+        }
+    }
+
+    /// Extracts the key from an IPv4 or IPv6 packet starting at `l3`.
+    ///
+    /// Errors: [`Error::Unsupported`] for other ethertypes; the IP view's `new_checked` errors;
+    /// [`Error::Truncated`] if a TCP or UDP payload (first fragment) is shorter than the ports.
+    pub fn extract(l3: &[u8], ethertype: EtherType) -> Result<FlowKey> {
+        match ethertype {
+            EtherType::Ipv4 => {
+                let packet = ipv4::Packet::new_checked(l3)?;
+                let protocol = packet.protocol();
+                let (src_port, dst_port) = if has_ports(protocol) && packet.frag_offset() == 0 {
+                    ports(packet.payload())?
+                } else {
+                    (0, 0)
+                };
+                Ok(FlowKey::ipv4(
+                    packet.src_addr(),
+                    packet.dst_addr(),
+                    protocol,
+                    src_port,
+                    dst_port,
+                ))
+            }
+            EtherType::Ipv6 => {
+                let packet = ipv6::Packet::new_checked(l3)?;
+                let protocol = packet.next_header();
+                let (src_port, dst_port) = if has_ports(protocol) {
+                    ports(packet.payload())?
+                } else {
+                    (0, 0)
+                };
+                Ok(FlowKey::ipv6(
+                    packet.src_addr(),
+                    packet.dst_addr(),
+                    protocol,
+                    src_port,
+                    dst_port,
+                ))
+            }
+            _ => Err(Error::Unsupported),
+        }
+    }
+
+    /// The source address.
+    pub fn src_addr(&self) -> IpAddr {
+        self.addr(&self.src)
+    }
+
+    /// The destination address.
+    pub fn dst_addr(&self) -> IpAddr {
+        self.addr(&self.dst)
+    }
+
+    fn addr(&self, bytes: &[u8; 16]) -> IpAddr {
+        match self.family {
+            IpFamily::Ipv4 => IpAddr::from([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            IpFamily::Ipv6 => IpAddr::from(*bytes),
+        }
+    }
+
+    /// The key of the opposite direction.
+    pub fn reversed(&self) -> FlowKey {
+        FlowKey {
+            src: self.dst,
+            dst: self.src,
+            src_port: self.dst_port,
+            dst_port: self.src_port,
+            ..*self
+        }
+    }
+
+    fn hash_endpoints(&self, a: (&[u8; 16], u16), b: (&[u8; 16], u16)) -> u32 {
+        let (a_hi, a_lo) = addr_words(a.0);
+        let (b_hi, b_lo) = addr_words(b.0);
+        let family = match self.family {
+            IpFamily::Ipv4 => 4u64,
+            IpFamily::Ipv6 => 6u64,
+        };
+        let tail = (family << 40)
+            | (u64::from(u8::from(self.protocol)) << 32)
+            | (u64::from(a.1) << 16)
+            | u64::from(b.1);
+        let mut h = MUL;
+        for word in [a_hi, a_lo, b_hi, b_lo, tail] {
+            h = mix(h, word);
+        }
+        finish(h)
+    }
+
+    /// A directional hash: `k.hash()` and `k.reversed().hash()` usually differ.
+    pub fn hash(&self) -> u32 {
+        self.hash_endpoints((&self.src, self.src_port), (&self.dst, self.dst_port))
+    }
+
+    /// A symmetric hash: `k.symmetric_hash() == k.reversed().symmetric_hash()`. The endpoints
+    /// (address, port) are put in order before hashing.
+    pub fn symmetric_hash(&self) -> u32 {
+        let a = (&self.src, self.src_port);
+        let b = (&self.dst, self.dst_port);
+        if a <= b {
+            self.hash_endpoints(a, b)
+        } else {
+            self.hash_endpoints(b, a)
+        }
+    }
+
+    /// An ECMP entropy source port in 49152..=65535 derived from [`hash`](Self::hash).
+    pub fn entropy_port(&self) -> u16 {
+        ENTROPY_PORT_BASE | (self.hash() as u16 & 0x3fff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // IPv4 10.0.0.1:1234 -> 10.0.0.2:80, TCP, with the first 4 bytes of the TCP header.
+    static IPV4_TCP: [u8; 24] = [
+        0x45, 0x00, 0x00, 0x18, // version, IHL, DSCP/ECN, total length 24
+        0x00, 0x00, 0x00, 0x00, // ident, flags, fragment offset 0
+        0x40, 0x06, 0x00, 0x00, // TTL 64, TCP, checksum (not verified by extract)
+        0x0a, 0x00, 0x00, 0x01, // 10.0.0.1
+        0x0a, 0x00, 0x00, 0x02, // 10.0.0.2
+        0x04, 0xd2, 0x00, 0x50, // ports 1234 -> 80
+    ];
+
+    // IPv6 2001:db8::1:5000 -> 2001:db8::2:53, UDP, with an 8-byte UDP header.
+    static IPV6_UDP: [u8; 48] = [
+        0x60, 0x00, 0x00, 0x00, // version 6
+        0x00, 0x08, 0x11, 0x40, // payload length 8, UDP, hop limit 64
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // 2001:db8::1
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, // 2001:db8::2
+        0x13, 0x88, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00, // ports 5000 -> 53, length 8
+    ];
+
+    #[test]
+    fn extract_ipv4_tcp() {
+        let key = FlowKey::extract(&IPV4_TCP, EtherType::Ipv4).unwrap();
+        assert_eq!(key.family, IpFamily::Ipv4);
+        assert_eq!(key.src_addr(), "10.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(key.dst_addr(), "10.0.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!(key.protocol, IpProtocol::Tcp);
+        assert_eq!((key.src_port, key.dst_port), (1234, 80));
+        assert_eq!(
+            key,
+            FlowKey::ipv4(
+                Ipv4Address::new(10, 0, 0, 1),
+                Ipv4Address::new(10, 0, 0, 2),
+                IpProtocol::Tcp,
+                1234,
+                80
+            )
+        );
+    }
+
+    #[test]
+    fn extract_ipv6_udp() {
+        let key = FlowKey::extract(&IPV6_UDP, EtherType::Ipv6).unwrap();
+        assert_eq!(key.family, IpFamily::Ipv6);
+        assert_eq!(key.src_addr(), "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(key.dst_addr(), "2001:db8::2".parse::<IpAddr>().unwrap());
+        assert_eq!(key.protocol, IpProtocol::Udp);
+        assert_eq!((key.src_port, key.dst_port), (5000, 53));
+    }
+
+    #[test]
+    fn no_ports_for_other_protocols_and_fragments() {
+        let mut bytes = IPV4_TCP;
+        bytes[9] = 1; // ICMP
+        let key = FlowKey::extract(&bytes, EtherType::Ipv4).unwrap();
+        assert_eq!(
+            (key.protocol, key.src_port, key.dst_port),
+            (IpProtocol::Icmp, 0, 0)
+        );
+
+        let mut bytes = IPV4_TCP;
+        bytes[7] = 0x10; // fragment offset 128 bytes
+        let key = FlowKey::extract(&bytes, EtherType::Ipv4).unwrap();
+        assert_eq!(
+            (key.protocol, key.src_port, key.dst_port),
+            (IpProtocol::Tcp, 0, 0)
+        );
+
+        let mut bytes = IPV6_UDP;
+        bytes[6] = 0; // Hop-by-Hop options: not walked
+        let key = FlowKey::extract(&bytes, EtherType::Ipv6).unwrap();
+        assert_eq!(
+            (key.protocol, key.src_port, key.dst_port),
+            (IpProtocol::Unknown(0), 0, 0)
+        );
+    }
+
+    #[test]
+    fn extract_errors() {
+        assert_eq!(
+            FlowKey::extract(&IPV4_TCP, EtherType::Arp),
+            Err(Error::Unsupported)
+        );
+        assert_eq!(
+            FlowKey::extract(&IPV4_TCP, EtherType::Ipv6),
+            Err(Error::Truncated)
+        );
+        assert_eq!(
+            FlowKey::extract(&IPV6_UDP, EtherType::Ipv4),
+            Err(Error::BadVersion)
+        );
+        for len in 0..20 {
+            assert_eq!(
+                FlowKey::extract(&IPV4_TCP[..len], EtherType::Ipv4),
+                Err(Error::Truncated)
+            );
+        }
+        for len in 20..24 {
+            assert_eq!(
+                FlowKey::extract(&IPV4_TCP[..len], EtherType::Ipv4),
+                Err(Error::BadLength)
+            );
+        }
+        // Total length 22: only 2 bytes of TCP header, the ports do not fit.
+        for total in 20..24u8 {
+            let mut bytes = IPV4_TCP;
+            bytes[3] = total;
+            assert_eq!(
+                FlowKey::extract(&bytes, EtherType::Ipv4),
+                Err(Error::Truncated)
+            );
+        }
+        let mut bytes = IPV6_UDP;
+        bytes[5] = 3;
+        assert_eq!(
+            FlowKey::extract(&bytes, EtherType::Ipv6),
+            Err(Error::Truncated)
+        );
+    }
+
+    #[test]
+    fn symmetric_hash_is_symmetric() {
+        for bytes in [&IPV4_TCP[..], &IPV6_UDP[..]] {
+            let ethertype = if bytes[0] >> 4 == 4 {
+                EtherType::Ipv4
+            } else {
+                EtherType::Ipv6
+            };
+            let key = FlowKey::extract(bytes, ethertype).unwrap();
+            let back = key.reversed();
+            assert_eq!(back.reversed(), key);
+            assert_eq!(key.symmetric_hash(), back.symmetric_hash());
+            assert_ne!(key.hash(), back.hash());
+        }
+        // Same addresses, ports swapped on one side only: a different flow.
+        let a = FlowKey::ipv4(
+            Ipv4Address::new(1, 1, 1, 1),
+            Ipv4Address::new(2, 2, 2, 2),
+            IpProtocol::Udp,
+            10,
+            20,
+        );
+        let b = FlowKey {
+            src_port: 20,
+            dst_port: 10,
+            ..a
+        };
+        assert_ne!(a.symmetric_hash(), b.symmetric_hash());
+        // Same address on both ends: ordering falls to the ports.
+        let c = FlowKey { dst: a.src, ..a };
+        assert_eq!(c.symmetric_hash(), c.reversed().symmetric_hash());
+    }
+
+    #[test]
+    fn family_and_protocol_are_hashed() {
+        let v4 = FlowKey::ipv4(
+            Ipv4Address::new(10, 0, 0, 1),
+            Ipv4Address::new(10, 0, 0, 2),
+            IpProtocol::Udp,
+            1,
+            2,
+        );
+        let v6 = FlowKey {
+            family: IpFamily::Ipv6,
+            ..v4
+        };
+        let tcp = FlowKey {
+            protocol: IpProtocol::Tcp,
+            ..v4
+        };
+        assert_ne!(v4.hash(), v6.hash());
+        assert_ne!(v4.hash(), tcp.hash());
+        assert_ne!(v4.symmetric_hash(), tcp.symmetric_hash());
+    }
+
+    #[test]
+    fn hashes_spread_over_buckets() {
+        // 4096 flows differing only in the source port, into 64 buckets (expected 64 each).
+        let mut direct = [0u32; 64];
+        let mut symmetric = [0u32; 64];
+        let mut ports = std::collections::HashSet::new();
+        for port in 0..4096u16 {
+            let key = FlowKey::ipv4(
+                Ipv4Address::new(192, 168, 0, 1),
+                Ipv4Address::new(10, 0, 0, 1),
+                IpProtocol::Tcp,
+                32768 + port,
+                443,
+            );
+            direct[(key.hash() % 64) as usize] += 1;
+            symmetric[(key.symmetric_hash() % 64) as usize] += 1;
+            let entropy = key.entropy_port();
+            assert!(entropy >= ENTROPY_PORT_BASE);
+            ports.insert(entropy);
+        }
+        for buckets in [direct, symmetric] {
+            let (min, max) = (buckets.iter().min().unwrap(), buckets.iter().max().unwrap());
+            assert!(*min >= 32 && *max <= 104, "uneven: min {min} max {max}");
+        }
+        assert!(
+            ports.len() > 3400,
+            "only {} distinct entropy ports",
+            ports.len()
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! The `qdp` command line: `check` over good and broken files, start-up failures, signals, the demo.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn shipped_pipelines_pass_check() {
+    let dir = repo_root().join("pipelines");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.iter().any(|f| f.ends_with("demo.toml")));
+    let out = run_with_timeout(
+        Command::new(qdp_bin()).arg("check").args(&files),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_broken_file_fails_check_naming_its_field() {
+    let dir = repo_root().join("tests/broken");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{}: first line must be '# expect: FIELD'", path.display()))
+            .trim()
+            .to_string();
+        let out = run_with_timeout(
+            Command::new(qdp_bin()).arg("check").arg(&path),
+            Duration::from_secs(30),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{} passed check", path.display());
+        let named = if expect.contains(' ') {
+            stderr.contains(&expect)
+        } else {
+            stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{expect}: ")))
+        };
+        assert!(
+            named,
+            "{}: expected an error on '{expect}', got:\n{stderr}",
+            path.display()
+        );
+        n += 1;
+    }
+    assert!(n >= 20, "only {n} broken files");
+}
+
+#[test]
+fn run_refuses_a_broken_file_before_starting() {
+    let out = run_with_timeout(
+        Command::new(qdp_bin())
+            .arg("run")
+            .arg(repo_root().join("tests/broken/malformed-pci.toml")),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ports[1].pci"));
+}
+
+#[test]
+fn eal_start_up_failure_is_a_clear_error_not_a_hang() {
+    let dir = scratch("eal-fail");
+    let pipeline = format!(
+        "{}\n[[ports]]\nname = \"x\"\nvdev = \"net_nosuchdriver0\"\n\n[[ports]]\nname = \"y\"\nvdev = \"net_null0\"\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"x\", \"y\"]\n\n[[cross_connect]]\na = \"x\"\nb = \"y\"\n",
+        eal_section("t-eal-fail")
+    );
+    let (out, _) = qdp_run(dir.path(), &pipeline, 1.0);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("qdp: EAL start-up failed"), "{stderr}");
+}
+
+#[test]
+fn sigint_stops_workers_and_prints_the_summary() {
+    let dir = scratch("sigint");
+    let file = dir.path().join("p.toml");
+    let pipeline = format!(
+        "{}\n[[ports]]\nname = \"gen\"\nvdev = \"net_pcap0,infinite_rx=1\"\ntraffic = {{ flows = 64 }}\n\n[[ports]]\nname = \"sink\"\nvdev = \"net_null0,no-rx=1\"\nrx_queues = 0\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"gen\"]\nidle = \"sleep\"\n\n[[cross_connect]]\na = \"gen\"\nb = \"sink\"\n",
+        eal_section("t-sigint")
+    );
+    std::fs::write(&file, pipeline).unwrap();
+    let child = Command::new(qdp_bin())
+        .arg("run")
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    // SIGINT as Ctrl-C sends it.
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let start = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(20), "slow to stop");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("== qdp summary"), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("w0 "))
+        .expect("worker line in summary");
+    let rx: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(rx > 0, "worker forwarded nothing: {line}");
+}
+
+#[test]
+fn demo_runs_and_prints_rates() {
+    let out = run_with_timeout(
+        Command::new(qdp_bin()).args(["run", "--duration", "2.5"]),
+        Duration::from_secs(60),
+    );
+    assert_success(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<_> = stdout.lines().filter(|l| l.starts_with('[')).collect();
+    assert!(lines.len() >= 2, "{stdout}");
+    assert!(
+        lines[1].contains(" Mpps ") && lines[1].contains(" Gbps"),
+        "{}",
+        lines[1]
+    );
+    assert!(stdout.contains("== qdp summary"));
+}
+
+#[test]
+fn gen_pcap_writes_what_tshark_reads() {
+    let dir = scratch("gen");
+    let f = dir.path().join("g.pcap");
+    let out = run_with_timeout(
+        Command::new(qdp_bin())
+            .args(["gen-pcap", "--flows", "10", "--frame-size", "128", "-o"])
+            .arg(&f),
+        Duration::from_secs(30),
+    );
+    assert_success(&out);
+    let lines = tshark_fields(&f, &["frame.len", "ip.dst", "udp.dstport"]);
+    assert_eq!(lines.len(), 10);
+    assert!(
+        lines.iter().all(|l| l == "128\t10.2.0.1\t5001"),
+        "{lines:?}"
+    );
+}
