@@ -5,8 +5,9 @@
 #   bench/xconnect.sh [--rounds N] [--seconds S] [--frame-size B] [--flows F]
 #
 # Input: net_pcap0,rx_pcap=F,infinite_rx=1 (frames made by `qdp gen-pcap`); output: net_null1,no-rx=1.
-# Each round runs testpmd io, qdp cross-connect and qdp cross-connect with a MAC rewrite, one after
-# the other; the medians of the per-second rates (first second skipped) are compared.
+# Each round runs testpmd io, qdp cross-connect, testpmd macswap and qdp cross-connect with a MAC
+# rewrite, one after the other; the medians of the per-second rates (first second skipped) are
+# compared: cross-connect against io, cross-connect + rewrite against macswap (both touch every frame).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,10 +39,10 @@ fi
 
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print 0; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f\n", m}'; }
 
-run_testpmd() {
+run_testpmd() { # $1 = forward mode
   { timeout -s INT $((seconds + 1)) dpdk-testpmd -l 0,1 --file-prefix qdp-bench-tp --no-pci "${mem_eal[@]}" \
     --vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" --vdev net_null1,no-rx=1 --log-level=error -- \
-    --forward-mode=io --nb-cores=1 --total-num-mbufs=16384 --stats-period 1 2>&1 || true; } \
+    --forward-mode="$1" --nb-cores=1 --total-num-mbufs=16384 --stats-period 1 2>&1 || true; } \
   | awk '/NIC statistics for port/{p=$(NF-1)} /Rx-pps:/{ if (p=="0") { n++; if (n>1) print $2/1e6 } }' | median
 }
 
@@ -78,15 +79,17 @@ TOML
 }
 
 echo "cross-connect bench: ${frame} B frames (without FCS), $flows flows, $rounds rounds of ${seconds}s, $mem_note, $(nproc) CPUs"
-printf '%-6s %12s %12s %12s\n' round testpmd-io qdp-xc qdp-xc-rw
-tp=() xc=() rw=()
+printf '%-6s %12s %12s %12s %12s\n' round testpmd-io qdp-xc testpmd-swap qdp-xc-rw
+tp=() xc=() sw=() rw=()
 for r in $(seq 1 "$rounds"); do
-  a=$(run_testpmd); b=$(run_qdp ""); c=$(run_qdp 'a_to_b = { src_mac = "02:00:00:00:00:0a", dst_mac = "02:00:00:00:00:0b" }')
-  tp+=("$a") xc+=("$b") rw+=("$c")
-  printf '%-6s %12s %12s %12s  Mpps\n' "$r" "$a" "$b" "$c"
+  a=$(run_testpmd io); b=$(run_qdp "")
+  d=$(run_testpmd macswap); c=$(run_qdp 'a_to_b = { src_mac = "02:00:00:00:00:0a", dst_mac = "02:00:00:00:00:0b" }')
+  tp+=("$a") xc+=("$b") sw+=("$d") rw+=("$c")
+  printf '%-6s %12s %12s %12s %12s  Mpps\n' "$r" "$a" "$b" "$d" "$c"
 done
 mt=$(printf '%s\n' "${tp[@]}" | median)
 mx=$(printf '%s\n' "${xc[@]}" | median)
 mr=$(printf '%s\n' "${rw[@]}" | median)
-printf '%-6s %12s %12s %12s  Mpps\n' median "$mt" "$mx" "$mr"
-awk -v t="$mt" -v x="$mx" -v r="$mr" 'BEGIN{ if (t>0) printf "ratio to testpmd io: cross-connect %.2fx, cross-connect + MAC rewrite %.2fx (goal >= 0.90x)\n", x/t, r/t }'
+ms=$(printf '%s\n' "${sw[@]}" | median)
+printf '%-6s %12s %12s %12s %12s  Mpps\n' median "$mt" "$mx" "$ms" "$mr"
+awk -v t="$mt" -v x="$mx" -v s="$ms" -v r="$mr" 'BEGIN{ if (t>0 && s>0) printf "cross-connect / testpmd io: %.2fx (goal >= 0.90x); cross-connect + MAC rewrite / testpmd macswap: %.2fx\n", x/t, r/s }'

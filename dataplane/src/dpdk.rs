@@ -532,8 +532,8 @@ impl PortId {
 pub struct TxResult {
     pub sent: usize,
     pub dropped: usize,
-    /// Bytes of the packets sent.
-    pub bytes: u64,
+    /// Bytes of the packets dropped.
+    pub dropped_bytes: u64,
 }
 
 /// A burst of mbufs owned by one worker: at most [`MAX_BURST`] packets, single segment each.
@@ -589,21 +589,21 @@ impl Burst {
     }
 
     /// Sends every packet of the burst on a queue. Packets the queue refuses are freed; returns
-    /// what was sent and dropped and leaves the burst empty.
+    /// how many were sent and dropped (and the dropped bytes) and leaves the burst empty.
     #[inline]
     pub fn tx(&mut self, port: PortId, queue: QueueId) -> TxResult {
         if self.len == 0 {
             return TxResult::default();
         }
-        let mut bytes = self.bytes(0..self.len);
         // SAFETY: the first len pointers are valid mbufs we own; each (port, tx queue) is used by
         // a single worker.
         let sent = unsafe {
             sys::_rte_eth_tx_burst(port.0, queue.0, self.mbufs.as_mut_ptr(), self.len as u16)
         } as usize;
         let dropped = self.len - sent;
+        let mut dropped_bytes = 0;
         if dropped > 0 {
-            bytes -= self.bytes(sent..self.len);
+            dropped_bytes = self.bytes(sent..self.len);
             // SAFETY: mbufs[sent..len] are still ours; free them in one call.
             unsafe {
                 sys::rte_pktmbuf_free_bulk(self.mbufs.as_mut_ptr().add(sent), dropped as c_uint)
@@ -613,7 +613,7 @@ impl Burst {
         TxResult {
             sent,
             dropped,
-            bytes,
+            dropped_bytes,
         }
     }
 

@@ -42,7 +42,6 @@ pub struct WorkerSnapshot {
     pub tx_bytes: u64,
     pub polls: u64,
     pub empty_polls: u64,
-    pub busy_cycles: u64,
     pub drops: [u64; DropReason::COUNT],
 }
 
@@ -55,11 +54,11 @@ impl WorkerSnapshot {
         self.drops[r as usize]
     }
 
-    /// Counts the outcome of one transmit burst.
+    /// Counts the outcome of one transmit burst of `bytes` bytes in all.
     #[inline]
-    pub fn count_tx(&mut self, r: crate::dpdk::TxResult) {
+    pub fn count_tx(&mut self, bytes: u64, r: crate::dpdk::TxResult) {
         self.tx_packets += r.sent as u64;
-        self.tx_bytes += r.bytes;
+        self.tx_bytes += bytes - r.dropped_bytes;
         self.drops[DropReason::TxFull as usize] += r.dropped as u64;
     }
 
@@ -72,7 +71,6 @@ impl WorkerSnapshot {
             tx_bytes: self.tx_bytes.wrapping_sub(earlier.tx_bytes),
             polls: self.polls.wrapping_sub(earlier.polls),
             empty_polls: self.empty_polls.wrapping_sub(earlier.empty_polls),
-            busy_cycles: self.busy_cycles.wrapping_sub(earlier.busy_cycles),
             drops: [0; DropReason::COUNT],
         };
         for i in 0..DropReason::COUNT {
@@ -89,7 +87,6 @@ impl WorkerSnapshot {
         self.tx_bytes += o.tx_bytes;
         self.polls += o.polls;
         self.empty_polls += o.empty_polls;
-        self.busy_cycles += o.busy_cycles;
         for i in 0..DropReason::COUNT {
             self.drops[i] += o.drops[i];
         }
@@ -106,7 +103,6 @@ pub struct WorkerCounters {
     tx_bytes: AtomicU64,
     polls: AtomicU64,
     empty_polls: AtomicU64,
-    busy_cycles: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
 }
 
@@ -120,7 +116,6 @@ impl WorkerCounters {
         self.tx_bytes.store(s.tx_bytes, Relaxed);
         self.polls.store(s.polls, Relaxed);
         self.empty_polls.store(s.empty_polls, Relaxed);
-        self.busy_cycles.store(s.busy_cycles, Relaxed);
         for (a, v) in self.drops.iter().zip(s.drops.iter()) {
             a.store(*v, Relaxed);
         }
@@ -135,7 +130,6 @@ impl WorkerCounters {
             tx_bytes: self.tx_bytes.load(Relaxed),
             polls: self.polls.load(Relaxed),
             empty_polls: self.empty_polls.load(Relaxed),
-            busy_cycles: self.busy_cycles.load(Relaxed),
             drops: [0; DropReason::COUNT],
         };
         for (v, a) in s.drops.iter_mut().zip(self.drops.iter()) {

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::config::{IdleMode, MAX_BURST};
-use crate::dpdk::{rdtsc, Burst, PortId, QueueId};
+use crate::dpdk::{Burst, PortId, QueueId};
 use crate::nodes::xconnect::{rewrite_macs, XconnectDirection};
 use crate::stats::{DropReason, WorkerCounters, WorkerSnapshot};
+use crate::wire::ethernet::HEADER_LEN as ETHERNET_HEADER_LEN;
 
 /// What a worker does with the packets of one receive queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +50,6 @@ pub fn run(plan: &WorkerPlan, counters: &WorkerCounters, stop: &AtomicBool) -> i
     let mut empty_run: u32 = 0;
     let burst_size = plan.burst.min(MAX_BURST);
     while !stop.load(Relaxed) {
-        let start = rdtsc();
         let mut got = 0usize;
         for a in &plan.rx {
             let n = burst.rx(a.port, a.queue, burst_size);
@@ -57,31 +57,33 @@ pub fn run(plan: &WorkerPlan, counters: &WorkerCounters, stop: &AtomicBool) -> i
                 continue;
             }
             got += n;
-            local.rx_bytes += burst.bytes(0..n);
+            let bytes = burst.bytes(0..n);
+            local.rx_bytes += bytes;
             match a.action {
                 RxAction::Xconnect(dir) => {
-                    let out = &mut burst;
+                    let out_port = plan.ports[dir.out_port];
                     if let Some(rw) = &dir.rewrite {
                         let mut runts = 0;
                         for i in 0..n {
-                            if rewrite_macs(out.data_mut(i), rw).is_err() {
+                            if rewrite_macs(burst.data_mut(i), rw).is_err() {
                                 runts += 1;
                             }
                         }
                         if runts > 0 {
-                            // Rare: split off the runts, keep order of the rest.
+                            // Rare: split off the runts, keeping the order of the rest.
                             for i in 0..n {
-                                if out.data(i).len() >= crate::wire::ethernet::HEADER_LEN {
-                                    out.move_to(i, &mut keep);
+                                if burst.data(i).len() >= ETHERNET_HEADER_LEN {
+                                    burst.move_to(i, &mut keep);
                                 }
                             }
-                            out.clear_moved();
+                            burst.clear_moved();
                             local.drops[DropReason::Runt as usize] += runts;
-                            local.count_tx(keep.tx(plan.ports[dir.out_port], plan.tx_queue));
+                            let kept_bytes = keep.bytes(0..keep.len());
+                            local.count_tx(kept_bytes, keep.tx(out_port, plan.tx_queue));
                             continue;
                         }
                     }
-                    local.count_tx(out.tx(plan.ports[dir.out_port], plan.tx_queue));
+                    local.count_tx(bytes, burst.tx(out_port, plan.tx_queue));
                 }
                 RxAction::Drop(reason) => {
                     burst.free_all();
@@ -90,20 +92,20 @@ pub fn run(plan: &WorkerPlan, counters: &WorkerCounters, stop: &AtomicBool) -> i
             }
         }
         local.polls += 1;
+        // Publish every 64 rounds: the stats thread reads once per interval.
+        if local.polls & 63 == 0 {
+            counters.publish(&local);
+        }
         if got == 0 {
             local.empty_polls += 1;
             empty_run = empty_run.saturating_add(1);
             if plan.idle == IdleMode::Sleep && empty_run >= plan.idle_polls {
                 counters.publish(&local);
                 std::thread::sleep(Duration::from_micros(u64::from(plan.sleep_us)));
-            } else if local.empty_polls & 0x3ff == 0 {
-                counters.publish(&local);
             }
         } else {
             empty_run = 0;
             local.rx_packets += got as u64;
-            local.busy_cycles += rdtsc().wrapping_sub(start);
-            counters.publish(&local);
         }
     }
     counters.publish(&local);
