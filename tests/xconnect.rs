@@ -52,6 +52,8 @@ fn pcap_in_xconnect_pcap_out_is_byte_identical() {
     assert_eq!(counter(&summary, &["workers", "w0", "tx_packets"]), 512);
     assert_eq!(counter(&summary, &["workers", "w0", "tx_bytes"]), 512 * 128);
     assert_eq!(counter(&summary, &["workers", "w0", "drops", "tx-full"]), 0);
+    // No mbuf leaked.
+    assert_eq!(counter(&summary, &["mempools", "0", "free"]), 8191);
 }
 
 #[test]
@@ -186,4 +188,28 @@ fn two_ports_each_way_two_queues_lose_duplicate_and_reorder_nothing() {
     let w0 = counter(&summary, &["workers", "w0", "tx_packets"]);
     let w1 = counter(&summary, &["workers", "w1", "tx_packets"]);
     assert_eq!((w0, w1), (800, 800), "each worker forwards its own queues");
+    assert_eq!(counter(&summary, &["mempools", "0", "free"]), 8191);
+}
+
+#[test]
+fn runts_are_dropped_and_counted_while_good_frames_pass() {
+    let dir = scratch("xc-runt");
+    let input = dir.path().join("in.pcap");
+    let output = dir.path().join("out.pcap");
+    scapy(&["runts", input.to_str().unwrap(), "--count", "16"]);
+    let pipeline = format!(
+        "{}\n[[ports]]\nname = \"in\"\nvdev = \"net_pcap0,rx_pcap={}\"\n\n[[ports]]\nname = \"out\"\nvdev = \"net_pcap1,tx_pcap={}\"\nrx_queues = 0\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"in\"]\n\n[[cross_connect]]\na = \"in\"\nb = \"out\"\na_to_b = {{ dst_mac = \"02:aa:bb:cc:dd:ee\" }}\n",
+        eal_section("t-xc-runt"),
+        input.display(),
+        output.display()
+    );
+    let (out, summary) = qdp_run(dir.path(), &pipeline, 1.5);
+    assert_success(&out);
+    let got = read_pcap(&output);
+    let seqs: Vec<u32> = got.iter().map(|f| tag(f).1).collect();
+    assert_eq!(seqs, (0..16).collect::<Vec<_>>(), "good frames, in order");
+    assert_eq!(counter(&summary, &["workers", "w0", "drops", "runt"]), 4);
+    assert_eq!(counter(&summary, &["workers", "w0", "rx_packets"]), 20);
+    assert_eq!(counter(&summary, &["workers", "w0", "tx_packets"]), 16);
+    assert_eq!(counter(&summary, &["mempools", "0", "free"]), 8191);
 }

@@ -183,12 +183,6 @@ impl Eal {
         // SAFETY: the EAL is initialised; waiting on an idle lcore returns at once.
         unsafe { sys::rte_eal_wait_lcore(lcore.0) }
     }
-
-    /// Timestamp-counter frequency in Hz.
-    pub fn tsc_hz(&self) -> u64 {
-        // SAFETY: the EAL is initialised (it calibrated the TSC).
-        unsafe { sys::rte_get_tsc_hz() }
-    }
 }
 
 impl Drop for Eal {
@@ -199,13 +193,6 @@ impl Drop for Eal {
             sys::rte_eal_cleanup();
         }
     }
-}
-
-/// Reads the timestamp counter.
-#[inline]
-pub fn rdtsc() -> u64 {
-    // SAFETY: rdtsc has no preconditions.
-    unsafe { sys::_rte_rdtsc() }
 }
 
 /// A pool of packet buffers on one NUMA node.
@@ -466,29 +453,6 @@ impl PortId {
         }
     }
 
-    /// Sets the administrative link state.
-    pub fn set_link(self, up: bool) -> Result<()> {
-        // SAFETY: valid port id.
-        let rc = unsafe {
-            if up {
-                sys::rte_eth_dev_set_link_up(self.0)
-            } else {
-                sys::rte_eth_dev_set_link_down(self.0)
-            }
-        };
-        check(
-            || {
-                format!(
-                    "port {}: setting link {}",
-                    self.0,
-                    if up { "up" } else { "down" }
-                )
-            },
-            rc,
-        )
-        .map(|_| ())
-    }
-
     /// The driver's counters.
     pub fn counters(self) -> PortCounters {
         let mut s = sys::rte_eth_stats::default();
@@ -506,14 +470,6 @@ impl PortId {
             ierrors: s.ierrors,
             oerrors: s.oerrors,
             rx_nombuf: s.rx_nombuf,
-        }
-    }
-
-    /// Resets the driver's counters.
-    pub fn reset_counters(self) {
-        // SAFETY: valid port id.
-        unsafe {
-            sys::rte_eth_stats_reset(self.0);
         }
     }
 

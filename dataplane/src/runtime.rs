@@ -106,7 +106,10 @@ pub fn eal_args(p: &Pipeline, use_hugepages: bool, vdevs: &[String]) -> Vec<Stri
     a.push("0".into());
     a.push("--file-prefix".into());
     a.push(p.eal.file_prefix.clone());
-    if !use_hugepages {
+    if use_hugepages {
+        // Remove the hugepage files once mapped: nothing stays reserved after qdp exits.
+        a.push("--huge-unlink".into());
+    } else {
         a.push("--no-huge".into());
         a.push("-m".into());
         a.push(p.eal.memory_mb.to_string());
@@ -144,6 +147,8 @@ pub struct Summary {
     pub seconds: f64,
     pub ports: Vec<(String, PortCounters)>,
     pub workers: Vec<(String, WorkerSnapshot)>,
+    /// Per NUMA node: (mbufs in the pool, mbufs back in it after the ports closed).
+    pub mempools: Vec<(SocketId, u32, u32)>,
 }
 
 impl Summary {
@@ -181,7 +186,19 @@ impl Summary {
                 )
             })
             .collect();
-        serde_json::json!({ "seconds": self.seconds, "ports": ports, "workers": workers })
+        let mempools: serde_json::Map<String, serde_json::Value> = self
+            .mempools
+            .iter()
+            .map(|(node, size, free)| {
+                (
+                    node.to_string(),
+                    serde_json::json!({ "size": size, "free": free }),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "seconds": self.seconds, "ports": ports, "workers": workers, "mempools": mempools,
+        })
     }
 }
 
@@ -466,7 +483,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         }
     }
     let seconds = t0.elapsed().as_secs_f64();
-    let summary = Summary {
+    let mut summary = Summary {
         seconds,
         ports: ports
             .iter()
@@ -478,10 +495,16 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             .zip(counters.iter())
             .map(|(w, c)| (w.name.clone(), c.snapshot()))
             .collect(),
+        mempools: Vec::new(),
     };
     for pr in &ports {
         pr.id.stop_and_close();
     }
+    // Every mbuf must be back in its pool once the ports are closed: anything else is a leak.
+    summary.mempools = pools
+        .iter()
+        .map(|(node, pool)| (*node, p.mempool.mbufs, pool.available()))
+        .collect();
     drop(pools);
     print_summary(&summary);
     if let Some(path) = &opts.summary_json {
@@ -617,6 +640,9 @@ fn print_summary(s: &Summary) {
             busy,
             drops.join(" ")
         );
+    }
+    for (node, size, free) in &s.mempools {
+        println!("mempool node {node}: {free} of {size} mbufs back in the pool");
     }
     if s.seconds > 0.0 {
         let rx: u64 = s.workers.iter().map(|(_, w)| w.rx_packets).sum();
