@@ -16,6 +16,22 @@ fn tag(frame: &[u8]) -> (u32, u32) {
     (f, s)
 }
 
+/// A pipeline forwarding a pcap file (port `in`) into another (port `out`), with `rewrite` added
+/// to the cross-connect (e.g. an `a_to_b = {...}` line).
+fn pcap_to_pcap(
+    prefix: &str,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    rewrite: &str,
+) -> String {
+    format!(
+        "{}\n[[ports]]\nname = \"in\"\nvdev = \"net_pcap0,rx_pcap={}\"\n\n[[ports]]\nname = \"out\"\nvdev = \"net_pcap1,tx_pcap={}\"\nrx_queues = 0\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"in:0\"]\n\n[[cross_connect]]\na = \"in\"\nb = \"out\"\n{rewrite}\n",
+        eal_section(prefix),
+        input.display(),
+        output.display()
+    )
+}
+
 #[test]
 fn pcap_in_xconnect_pcap_out_is_byte_identical() {
     let dir = scratch("xc-identical");
@@ -31,12 +47,7 @@ fn pcap_in_xconnect_pcap_out_is_byte_identical() {
         "--size",
         "128",
     ]);
-    let pipeline = format!(
-        "{}\n[[ports]]\nname = \"in\"\nvdev = \"net_pcap0,rx_pcap={}\"\n\n[[ports]]\nname = \"out\"\nvdev = \"net_pcap1,tx_pcap={}\"\nrx_queues = 0\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"in:0\"]\n\n[[cross_connect]]\na = \"in\"\nb = \"out\"\n",
-        eal_section("t-xc-ident"),
-        input.display(),
-        output.display()
-    );
+    let pipeline = pcap_to_pcap("t-xc-ident", &input, &output, "");
     let (out, summary) = qdp_run(dir.path(), &pipeline, 1.5);
     assert_success(&out);
     let sent = read_pcap(&input);
@@ -69,11 +80,11 @@ fn mac_rewrite_changes_exactly_the_configured_addresses() {
         "--per-flow",
         "8",
     ]);
-    let pipeline = format!(
-        "{}\n[[ports]]\nname = \"in\"\nvdev = \"net_pcap0,rx_pcap={}\"\n\n[[ports]]\nname = \"out\"\nvdev = \"net_pcap1,tx_pcap={}\"\nrx_queues = 0\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"in\"]\n\n[[cross_connect]]\na = \"in\"\nb = \"out\"\na_to_b = {{ dst_mac = \"02:aa:bb:cc:dd:ee\", src_mac = \"02:11:22:33:44:55\" }}\n",
-        eal_section("t-xc-rw"),
-        input.display(),
-        output.display()
+    let pipeline = pcap_to_pcap(
+        "t-xc-rw",
+        &input,
+        &output,
+        r#"a_to_b = { dst_mac = "02:aa:bb:cc:dd:ee", src_mac = "02:11:22:33:44:55" }"#,
     );
     let (out, summary) = qdp_run(dir.path(), &pipeline, 1.5);
     assert_success(&out);
@@ -197,11 +208,11 @@ fn runts_are_dropped_and_counted_while_good_frames_pass() {
     let input = dir.path().join("in.pcap");
     let output = dir.path().join("out.pcap");
     scapy(&["runts", input.to_str().unwrap(), "--count", "16"]);
-    let pipeline = format!(
-        "{}\n[[ports]]\nname = \"in\"\nvdev = \"net_pcap0,rx_pcap={}\"\n\n[[ports]]\nname = \"out\"\nvdev = \"net_pcap1,tx_pcap={}\"\nrx_queues = 0\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"in\"]\n\n[[cross_connect]]\na = \"in\"\nb = \"out\"\na_to_b = {{ dst_mac = \"02:aa:bb:cc:dd:ee\" }}\n",
-        eal_section("t-xc-runt"),
-        input.display(),
-        output.display()
+    let pipeline = pcap_to_pcap(
+        "t-xc-runt",
+        &input,
+        &output,
+        r#"a_to_b = { dst_mac = "02:aa:bb:cc:dd:ee" }"#,
     );
     let (out, summary) = qdp_run(dir.path(), &pipeline, 1.5);
     assert_success(&out);
