@@ -170,3 +170,59 @@ fn gen_pcap_writes_what_tshark_reads() {
         "{lines:?}"
     );
 }
+
+/// CPU seconds (user + system) of this process's waited-for children, from /proc/self/stat.
+fn children_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the parenthesised command name; cutime and cstime are fields 16 and 17.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[13].parse::<f64>().unwrap() + f[14].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+#[test]
+fn idle_sleep_worker_does_not_burn_its_core() {
+    let dir = scratch("idle");
+    let input = dir.path().join("in.pcap");
+    scapy(&[
+        "flows",
+        input.to_str().unwrap(),
+        "--flows",
+        "2",
+        "--per-flow",
+        "4",
+    ]);
+    let pipeline = |prefix: &str, idle: &str| {
+        format!(
+            "{}\n[[ports]]\nname = \"in\"\nvdev = \"net_pcap0,rx_pcap={}\"\n\n[[ports]]\nname = \"out\"\nvdev = \"net_null0\"\nrx_queues = 0\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"in\"]\n{idle}\n\n[[cross_connect]]\na = \"in\"\nb = \"out\"\n",
+            eal_section(prefix),
+            input.display()
+        )
+    };
+    let before = children_cpu_seconds();
+    let (out, summary) = qdp_run(
+        dir.path(),
+        &pipeline(
+            "t-idle-sleep",
+            "idle = \"sleep\"\nidle_polls = 64\nsleep_us = 1000",
+        ),
+        3.0,
+    );
+    assert_success(&out);
+    let sleeping = children_cpu_seconds() - before;
+    assert_eq!(counter(&summary, &["workers", "w0", "tx_packets"]), 8);
+    let before = children_cpu_seconds();
+    let (out, _) = qdp_run(dir.path(), &pipeline("t-idle-poll", ""), 3.0);
+    assert_success(&out);
+    let polling = children_cpu_seconds() - before;
+    eprintln!("CPU in 3 s: idle-sleep worker {sleeping:.2} s, polling worker {polling:.2} s");
+    assert!(
+        sleeping < 1.0,
+        "an idle sleeping worker used {sleeping:.2} s of CPU in 3 s"
+    );
+    assert!(
+        polling > 2.0 * sleeping,
+        "polling {polling:.2} s vs sleeping {sleeping:.2} s of CPU"
+    );
+}
