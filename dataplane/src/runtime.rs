@@ -336,11 +336,8 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
                 .resolve_rx(entry)
                 .expect("validated: every rx entry resolves");
             let pr = &ports[r.port];
-            if pr.info.socket.0 >= 0 && pr.info.socket != wsock {
-                eprintln!(
-                    "warning: worker '{}' on CPU {} (node {}) polls port '{}' on node {}: every packet crosses the NUMA interconnect",
-                    w.name, w.core, wsock, pr.name, pr.info.socket
-                );
+            if let Some(warning) = numa_warning(&w.name, w.core, wsock, &pr.name, pr.info.socket) {
+                eprintln!("{warning}");
             }
             rx.push(RxAssignment {
                 port: pr.id,
@@ -520,6 +517,22 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
     Ok(summary)
 }
 
+/// The start-up warning for a worker polling a port on another NUMA node; `None` when they share
+/// a node or the port's node is unknown (virtual devices).
+pub fn numa_warning(
+    worker: &str,
+    core: u32,
+    worker_node: SocketId,
+    port: &str,
+    port_node: SocketId,
+) -> Option<String> {
+    (port_node.0 >= 0 && port_node != worker_node).then(|| {
+        format!(
+            "warning: worker '{worker}' on CPU {core} (node {worker_node}) polls port '{port}' on node {port_node}: every packet crosses the NUMA interconnect; give it a core on node {port_node}"
+        )
+    })
+}
+
 fn rate(delta: u64, dt: f64) -> f64 {
     if dt > 0.0 {
         delta as f64 / dt
@@ -655,5 +668,61 @@ pub fn describe_source(path: Option<&Path>) -> String {
     match path {
         Some(p) => p.display().to_string(),
         None => "built-in demo pipeline (pipelines/demo.toml)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numa_warning_only_across_known_nodes() {
+        assert_eq!(numa_warning("w0", 3, SocketId(0), "vf0", SocketId(0)), None);
+        assert_eq!(
+            numa_warning("w0", 3, SocketId(0), "pcap", SocketId::ANY),
+            None
+        );
+        let w = numa_warning("w0", 3, SocketId(0), "vf0", SocketId(1)).unwrap();
+        assert!(
+            w.contains("worker 'w0' on CPU 3 (node 0) polls port 'vf0' on node 1"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn eal_args_follow_the_pipeline() {
+        let p = Pipeline::from_toml(include_str!("../../pipelines/xconnect-vf.toml")).unwrap();
+        let a = eal_args(&p, true, &[]);
+        let joined = a.join(" ");
+        assert!(joined.contains("--lcores 0@2,1@3,2@4"), "{joined}");
+        assert!(
+            joined.contains("-a 0000:03:02.0 -a 0000:03:0a.0"),
+            "{joined}"
+        );
+        assert!(
+            !joined.contains("--no-pci") && !joined.contains("--no-huge"),
+            "{joined}"
+        );
+        let d = Pipeline::from_toml(crate::DEMO_PIPELINE).unwrap();
+        let joined = eal_args(&d, false, &["net_null0".to_string()]).join(" ");
+        assert!(joined.contains("--no-huge -m 512"), "{joined}");
+        assert!(
+            joined.contains("--no-pci") && joined.contains("--vdev net_null0"),
+            "{joined}"
+        );
+    }
+
+    #[test]
+    fn hugepage_fix_names_the_script() {
+        assert_eq!(
+            hugepage_fix(512),
+            "sudo hugepages/qdp-hugepages.sh --pages 256"
+        );
+        assert_eq!(
+            hugepage_fix(2048),
+            "sudo hugepages/qdp-hugepages.sh --pages 1024"
+        );
+        let none = HugepageState::default();
+        assert!(!none.fits(64));
     }
 }
