@@ -1,9 +1,9 @@
 //! qdp: a userspace packet dataplane on DPDK for service function chaining (RFC 7665, RFC 8300).
 //!
 //! Layout: [`dpdk`] is the only module with `unsafe` code (EAL, mempools, ports, bursts);
-//! [`wire`] holds zero-copy header views; [`nodes`] the packet-processing nodes; [`worker`] the poll
-//! loop; [`config`] the pipeline file schema and its checks; [`stats`] the counters; [`runtime`]
-//! ties them together for `qdp run`.
+//! [`wire`] holds zero-copy header views; [`tables`] the lookup tables (classifier); [`nodes`] the
+//! packet-processing nodes; [`worker`] the poll loop; [`config`] the pipeline file schema and its
+//! checks; [`stats`] the counters; [`runtime`] ties them together for `qdp run`.
 #![deny(unsafe_code)]
 
 pub mod config;
@@ -11,6 +11,7 @@ pub mod dpdk;
 pub mod nodes;
 pub mod runtime;
 pub mod stats;
+pub mod tables;
 pub mod traffic;
 pub mod wire;
 pub mod worker;
