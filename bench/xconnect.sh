@@ -24,7 +24,7 @@ done
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd missing: apt-get install -y dpdk" >&2; exit 1; }
 cargo build --release -q -p qdp
 qdp=target/release/qdp
-work=$(mktemp -d /tmp/qdp-bench.XXXXXX)
+work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 pcap=$work/in.pcap
 $qdp gen-pcap --flows "$flows" --frame-size "$frame" -o "$pcap"

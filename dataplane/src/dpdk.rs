@@ -187,8 +187,7 @@ impl Eal {
 
 impl Drop for Eal {
     fn drop(&mut self) {
-        // SAFETY: every port has been closed and every worker waited for by the owner before
-        // dropping the EAL; rte_eal_cleanup releases hugepages and runtime files.
+        // SAFETY: every port has been closed and every worker waited for by the owner before dropping the EAL; rte_eal_cleanup releases hugepages and runtime files.
         unsafe {
             sys::rte_eal_cleanup();
         }
@@ -201,8 +200,7 @@ pub struct Mempool {
     socket: SocketId,
 }
 
-// SAFETY: a DPDK mempool is designed for concurrent use from many lcores; we only hand out the
-// pointer to DPDK calls.
+// SAFETY: a DPDK mempool is designed for concurrent use from many lcores; we only hand out the pointer to DPDK calls.
 unsafe impl Send for Mempool {}
 // SAFETY: as above: all mempool operations are thread-safe.
 unsafe impl Sync for Mempool {}
@@ -392,8 +390,7 @@ impl PortId {
         let socket = info.socket.or_zero();
         for q in 0..rxq {
             let pool = pool_of_rxq(q);
-            // SAFETY: the pool outlives the port (ports close before pools drop); a null rx_conf
-            // selects the driver's defaults.
+            // SAFETY: the pool outlives the port (ports close before pools drop); a null rx_conf selects the driver's defaults.
             let rc = unsafe {
                 sys::rte_eth_rx_queue_setup(
                     self.0,
@@ -499,8 +496,7 @@ pub struct Burst {
     len: usize,
 }
 
-// SAFETY: the mbufs are exclusively owned by the burst; moving a burst between threads moves that
-// ownership along, and DPDK allows freeing an mbuf from any lcore.
+// SAFETY: the mbufs are exclusively owned by the burst; moving a burst between threads moves that ownership along, and DPDK allows freeing an mbuf from any lcore.
 unsafe impl Send for Burst {}
 
 impl Default for Burst {
@@ -537,8 +533,7 @@ impl Burst {
     pub fn rx(&mut self, port: PortId, queue: QueueId, max: usize) -> usize {
         debug_assert!(self.len == 0);
         let max = max.min(MAX_BURST) as u16;
-        // SAFETY: mbufs has room for MAX_BURST >= max pointers; the port and queue were set up and
-        // each (port, queue) is polled by a single worker.
+        // SAFETY: mbufs has room for MAX_BURST >= max pointers; the port and queue were set up and each (port, queue) is polled by a single worker.
         let n = unsafe { sys::_rte_eth_rx_burst(port.0, queue.0, self.mbufs.as_mut_ptr(), max) };
         self.len = n as usize;
         self.len
@@ -551,8 +546,7 @@ impl Burst {
         if self.len == 0 {
             return TxResult::default();
         }
-        // SAFETY: the first len pointers are valid mbufs we own; each (port, tx queue) is used by
-        // a single worker.
+        // SAFETY: the first len pointers are valid mbufs we own; each (port, tx queue) is used by a single worker.
         let sent = unsafe {
             sys::_rte_eth_tx_burst(port.0, queue.0, self.mbufs.as_mut_ptr(), self.len as u16)
         } as usize;
@@ -599,8 +593,7 @@ impl Burst {
     pub fn data(&self, i: usize) -> &[u8] {
         assert!(i < self.len);
         let m = self.mbufs[i];
-        // SAFETY: m is a valid mbuf owned by this burst; buf_addr + data_off .. + data_len lies
-        // inside its data room, and the shared borrow of self prevents mutation meanwhile.
+        // SAFETY: m is a valid mbuf owned by this burst; buf_addr + data_off .. + data_len lies inside its data room, and the shared borrow of self prevents mutation meanwhile.
         unsafe {
             let m = &*m;
             std::slice::from_raw_parts(
@@ -615,8 +608,7 @@ impl Burst {
     pub fn data_mut(&mut self, i: usize) -> &mut [u8] {
         assert!(i < self.len);
         let m = self.mbufs[i];
-        // SAFETY: as in `data`; the exclusive borrow of self makes this the only view of the
-        // packet, and an mbuf we received is not shared (refcnt 1, direct).
+        // SAFETY: as in `data`; the exclusive borrow of self makes this the only view of the packet, and an mbuf we received is not shared (refcnt 1, direct).
         unsafe {
             let m = &*m;
             std::slice::from_raw_parts_mut(
