@@ -32,7 +32,7 @@ $qdp gen-pcap --flows "$flows" --frame-size "$frame" -o "$pcap"
 # Same memory for both: hugepages when 1 GiB is free, else ordinary pages.
 free_kb=$(awk '/HugePages_Free/{f=$2} /Hugepagesize/{s=$2} END{print f*s}' /proc/meminfo)
 if [ "${free_kb:-0}" -ge 1048576 ] && grep -qs ' hugetlbfs ' /proc/mounts; then
-  mem_eal=() mem_qdp='hugepages = "required"' mem_note="hugepages"
+  mem_eal=(--huge-unlink) mem_qdp='hugepages = "required"' mem_note="hugepages"
 else
   mem_eal=(--no-huge -m 1024) mem_qdp='hugepages = "off"' mem_note="no hugepages (--no-huge)"
 fi
@@ -53,7 +53,7 @@ name = "bench-xconnect"
 cores = [0, 1]
 file_prefix = "qdp-bench"
 $mem_qdp
-memory_mb = 1024
+memory_mb = 512
 log_level = "error"
 [mempool]
 mbufs = 16383
