@@ -413,7 +413,15 @@ impl PortId {
         if let Some(mtu) = setup.mtu {
             // SAFETY: valid port id.
             let rc = unsafe { sys::rte_eth_dev_set_mtu(self.0, mtu) };
-            check(|| format!("{}: setting MTU {mtu}", name()), rc)?;
+            if rc == -(libc::ENOTSUP) {
+                eprintln!(
+                    "warning: {} (driver {}): cannot set MTU {mtu}; the driver keeps its own",
+                    name(),
+                    info.driver
+                );
+            } else {
+                check(|| format!("{}: setting MTU {mtu}", name()), rc)?;
+            }
         }
         // SAFETY: the port is configured with all its queues.
         let rc = unsafe { sys::rte_eth_dev_start(self.0) };
@@ -618,6 +626,17 @@ impl Burst {
         }
     }
 
+    /// Packet `i` as a [`PacketBuf`](crate::nodes::packet::PacketBuf) whose headers can be pushed
+    /// and popped.
+    #[inline]
+    pub fn packet(&mut self, i: usize) -> MbufPacket<'_> {
+        assert!(i < self.len);
+        let m = self.mbufs[i];
+        // SAFETY: a valid mbuf exclusively owned by this burst; the exclusive borrow of self keeps it so for the lifetime of the view.
+        let m = unsafe { &mut *m };
+        MbufPacket { m }
+    }
+
     /// Total length of packet `i`.
     #[inline]
     pub fn pkt_len(&self, i: usize) -> u32 {
@@ -649,6 +668,67 @@ impl Burst {
         }
         self.len = kept;
         self.free_all();
+    }
+}
+
+/// One single-segment mbuf of a [`Burst`], borrowed for header work.
+pub struct MbufPacket<'a> {
+    m: &'a mut sys::rte_mbuf,
+}
+
+impl crate::nodes::packet::PacketBuf for MbufPacket<'_> {
+    #[inline]
+    fn data(&self) -> &[u8] {
+        // SAFETY: buf_addr + data_off .. + data_len lies inside the mbuf's data room.
+        unsafe {
+            std::slice::from_raw_parts(
+                (self.m.buf_addr as *const u8).add(self.m.data_off as usize),
+                self.m.data_len as usize,
+            )
+        }
+    }
+
+    #[inline]
+    fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`; the mbuf is exclusively borrowed (received, refcnt 1, direct).
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                (self.m.buf_addr as *mut u8).add(self.m.data_off as usize),
+                self.m.data_len as usize,
+            )
+        }
+    }
+
+    #[inline]
+    fn prepend(&mut self, n: usize) -> bool {
+        if n > self.m.data_off as usize {
+            return false;
+        }
+        self.m.data_off -= n as u16;
+        self.m.data_len += n as u16;
+        self.m.pkt_len += n as u32;
+        true
+    }
+
+    #[inline]
+    fn adj(&mut self, n: usize) -> bool {
+        if n > self.m.data_len as usize {
+            return false;
+        }
+        self.m.data_off += n as u16;
+        self.m.data_len -= n as u16;
+        self.m.pkt_len -= n as u32;
+        true
+    }
+
+    #[inline]
+    fn trim(&mut self, n: usize) -> bool {
+        if n > self.m.data_len as usize {
+            return false;
+        }
+        self.m.data_len -= n as u16;
+        self.m.pkt_len -= n as u32;
+        true
     }
 }
 

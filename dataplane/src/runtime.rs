@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use crate::config::{normalize_pci, vdev_name, HugepageMode, Pipeline};
 use crate::dpdk::{
     DpdkError, Eal, LcoreId, Mempool, PortCounters, PortId, PortInfo, PortSetup, QueueId, SocketId,
 };
+use crate::nodes::sfc::SfcTables;
 use crate::nodes::xconnect::XconnectDirection;
 use crate::stats::{DropReason, WorkerCounters, WorkerSnapshot};
 use crate::traffic;
@@ -149,6 +150,8 @@ pub struct Summary {
     pub workers: Vec<(String, WorkerSnapshot)>,
     /// Per NUMA node: (mbufs in the pool, mbufs back in it after the ports closed).
     pub mempools: Vec<(SocketId, u32, u32)>,
+    /// Packets each service function handled.
+    pub sfs: Vec<(String, u64)>,
 }
 
 impl Summary {
@@ -196,8 +199,14 @@ impl Summary {
                 )
             })
             .collect();
+        let sfs: serde_json::Map<String, serde_json::Value> = self
+            .sfs
+            .iter()
+            .map(|(n, v)| (n.clone(), serde_json::json!({ "packets": v })))
+            .collect();
         serde_json::json!({
             "seconds": self.seconds, "ports": ports, "workers": workers, "mempools": mempools,
+            "sfs": sfs,
         })
     }
 }
@@ -324,8 +333,21 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
                 }
             }
         }
-        RxAction::Drop(DropReason::NoRoute)
+        if p.has_sfc() {
+            RxAction::Sfc { in_port: pi }
+        } else {
+            RxAction::Drop(DropReason::NoRoute)
+        }
     };
+    let sfc = if p.has_sfc() {
+        let macs: Vec<[u8; 6]> = ports.iter().map(|pr| pr.info.mac).collect();
+        Some(Arc::new(
+            SfcTables::build(p, &macs).map_err(|e| RunError::Other(format!("SFC tables: {e}")))?,
+        ))
+    } else {
+        None
+    };
+    let sf_names = sfc.as_ref().map(|t| t.sf_names()).unwrap_or_default();
     let mut plans = Vec::new();
     for (wi, w) in p.workers.iter().enumerate() {
         let lcore = worker_lcores[wi];
@@ -354,6 +376,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             idle: w.idle,
             idle_polls: w.idle_polls,
             sleep_us: w.sleep_us,
+            sfc: sfc.clone(),
         });
     }
 
@@ -413,11 +436,19 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             .map(|_| WorkerCounters::default())
             .collect(),
     );
+    let sf_counters: Arc<Vec<Vec<AtomicU64>>> = Arc::new(
+        (0..plans.len())
+            .map(|_| sf_names.iter().map(|_| AtomicU64::new(0)).collect())
+            .collect(),
+    );
     for (wi, plan) in plans.into_iter().enumerate() {
         let stop = Arc::clone(&stop);
         let counters = Arc::clone(&counters);
+        let sf_counters = Arc::clone(&sf_counters);
         let lcore = worker_lcores[wi];
-        eal.launch(lcore, move || worker::run(&plan, &counters[wi], &stop))?;
+        eal.launch(lcore, move || {
+            worker::run(&plan, &counters[wi], &sf_counters[wi], &stop)
+        })?;
     }
     println!(
         "qdp: pipeline '{}' running: {} worker(s), {} port(s){}",
@@ -493,6 +524,17 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             .map(|(w, c)| (w.name.clone(), c.snapshot()))
             .collect(),
         mempools: Vec::new(),
+        sfs: sf_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let total = sf_counters
+                    .iter()
+                    .map(|w| w[i].load(Ordering::Relaxed))
+                    .sum();
+                (n.clone(), total)
+            })
+            .collect(),
     };
     for pr in &ports {
         pr.id.stop_and_close();
@@ -641,10 +683,14 @@ fn print_summary(s: &Summary) {
         } else {
             0.0
         };
-        let drops: Vec<String> = DropReason::ALL
+        let mut drops: Vec<String> = DropReason::ALL
             .iter()
+            .filter(|r| w.drop(**r) > 0)
             .map(|r| format!("{}={}", r.name(), w.drop(*r)))
             .collect();
+        if drops.is_empty() {
+            drops.push("none".to_string());
+        }
         println!(
             "{:<12} {:>14} {:>14} {:>9.0}%  {}",
             n,
@@ -653,6 +699,9 @@ fn print_summary(s: &Summary) {
             busy,
             drops.join(" ")
         );
+    }
+    for (name, packets) in &s.sfs {
+        println!("sf {name}: {packets} packets");
     }
     for (node, size, free) in &s.mempools {
         println!("mempool node {node}: {free} of {size} mbufs back in the pool");

@@ -2,4 +2,6 @@
 //!
 //! [`DropReason`]: crate::stats::DropReason
 
+pub mod packet;
+pub mod sfc;
 pub mod xconnect;

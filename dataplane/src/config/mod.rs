@@ -13,6 +13,9 @@ use serde::Deserialize;
 
 use crate::wire::EthernetAddress;
 
+mod sfc;
+pub use sfc::*;
+
 /// Largest burst a worker may use (the size of its fixed mbuf arrays).
 pub const MAX_BURST: usize = 256;
 
@@ -79,6 +82,21 @@ pub struct Pipeline {
     pub workers: Vec<WorkerConfig>,
     #[serde(default)]
     pub cross_connect: Vec<CrossConnectConfig>,
+    /// Service function chaining settings.
+    #[serde(default)]
+    pub sfc: SfcSettings,
+    #[serde(default)]
+    pub vteps: Vec<VtepConfig>,
+    #[serde(default)]
+    pub neighbors: Vec<NeighborConfig>,
+    #[serde(default)]
+    pub sfs: Vec<SfConfig>,
+    #[serde(default)]
+    pub exits: Vec<ExitConfig>,
+    #[serde(default)]
+    pub paths: Vec<PathConfig>,
+    #[serde(default)]
+    pub classifier: Vec<RuleConfig>,
     #[serde(default)]
     pub stats: StatsConfig,
 }
@@ -271,7 +289,7 @@ pub struct MacRewrite {
 }
 
 /// Deserializes an optional MAC address written as `02:00:00:00:00:01`.
-fn de_opt_mac<'de, D>(de: D) -> Result<Option<EthernetAddress>, D::Error>
+pub(crate) fn de_opt_mac<'de, D>(de: D) -> Result<Option<EthernetAddress>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
@@ -389,6 +407,7 @@ impl Pipeline {
         self.validate_ports(&mut errs);
         self.validate_workers(&mut errs);
         self.validate_cross_connects(&mut errs);
+        self.validate_sfc(&mut errs);
         if !(self.stats.interval_s >= 0.0 && self.stats.interval_s <= 3600.0) {
             errs.push(ConfigError::new(
                 "stats.interval_s",
@@ -764,11 +783,11 @@ impl Pipeline {
             }
         }
         for (pi, p) in self.ports.iter().enumerate() {
-            if p.rx_queues > 0 && !used.contains_key(&pi) {
+            if p.rx_queues > 0 && !used.contains_key(&pi) && !self.has_sfc() {
                 errs.push(ConfigError::new(
                     format!("ports[{pi}]"),
                     format!(
-                        "port '{}' receives traffic but no cross_connect sends it anywhere",
+                        "port '{}' receives traffic but no cross_connect or service chain takes it",
                         p.name
                     ),
                 ));

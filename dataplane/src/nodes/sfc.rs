@@ -1,0 +1,1026 @@
+//! Service function chaining: the classifier, NSH encapsulation, the Service Function Forwarder,
+//! the SFC proxy and the built-in SFs (RFC 7665, RFC 8300), run to completion per packet.
+//!
+//! Packet path:
+//! - **ethernet input** demultiplexes: frames back from a proxied SF (by port and VLAN), NSH over
+//!   Ethernet (0x894F), VXLAN-GPE (UDP 4790) addressed to one of our VTEPs, or plain traffic for the
+//!   classifier.
+//! - **SFF ingress** (RFC 8300 §2.2, §2.3): the NSH header is checked; O-bit packets go to the slow
+//!   path; TTL is decremented before the lookup and what reaches 0 is dropped; SI 0 is dropped.
+//! - **SFF forwarding**: (SPI, SI) → an SF (built in, NSH-aware behind a neighbour, behind the
+//!   proxy, or a group of instances picked by a symmetric hash of the inner 5-tuple), a remote SFF
+//!   (VXLAN-GPE or NSH over Ethernet), or the end of the chain (NSH popped, the inner packet sent
+//!   out of an exit). Built-in SFs run in place and hand the packet back with SI − 1.
+//! - **classifier** (RFC 7665 §4.4): rules on the inner packet pick a path (NSH pushed with the
+//!   path's metadata, next protocol Ethernet), an exit, or drop.
+//!
+//! MD type 1 context and MD type 2 TLVs pass through unchanged. Limits: single-segment buffers; the
+//! headers pushed must fit the buffer's headroom (`no-headroom` otherwise); the proxy keeps NSH
+//! headers of at most [`PROXY_HEADER_MAX`] bytes per flow, in a fixed-size table per worker.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::config::{parse_hex, parse_prefix, Pipeline, RuleConfig, SfKind};
+use crate::nodes::packet::PacketBuf;
+use crate::stats::DropReason;
+use crate::tables::classifier::{
+    Classifier, ClassifierAction, ClassifierRule, FlowCache, IpPrefix, MatchKey, PortRange,
+};
+use crate::wire::{
+    checksum, ipv4, ipv6, l2_parse, nsh, udp, vxlan_gpe, Error as WireError, EtherType, FlowKey,
+    IpProtocol, L2Info, Md2TlvRepr, NshMetadata, NshNextProtocol, NshRepr,
+};
+
+/// What happens to a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send it out of this port (index into the pipeline's ports).
+    Tx(usize),
+    /// Drop it, counted under this reason.
+    Drop(DropReason),
+}
+
+/// Largest NSH header the proxy keeps per flow.
+pub const PROXY_HEADER_MAX: usize = 64;
+
+const ETH_LEN: usize = 14;
+const GPE4_LEN: usize = ETH_LEN + 20 + 8 + 8;
+const GPE6_LEN: usize = ETH_LEN + 40 + 8 + 8;
+const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
+const ETHERTYPE_IPV6: [u8; 2] = [0x86, 0xdd];
+const ETHERTYPE_NSH: [u8; 2] = [0x89, 0x4f];
+const ETHERTYPE_VLAN: [u8; 2] = [0x81, 0x00];
+
+/// How a neighbour is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// NSH directly over Ethernet.
+    Ethernet,
+    /// VXLAN-GPE over IPv4.
+    Gpe4 {
+        src: [u8; 4],
+        dst: [u8; 4],
+        vni: u32,
+    },
+    /// VXLAN-GPE over IPv6.
+    Gpe6 {
+        src: [u8; 16],
+        dst: [u8; 16],
+        vni: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Neighbor {
+    port: usize,
+    mac: [u8; 6],
+    src_mac: [u8; 6],
+    transport: Transport,
+}
+
+#[derive(Debug)]
+enum SfImpl {
+    Counter,
+    Firewall {
+        rules: Classifier,
+        default_allow: bool,
+    },
+    Remote(usize),
+    Proxy {
+        port: usize,
+        vlan: Option<u16>,
+        mac: Option<[u8; 6]>,
+    },
+    Group(Vec<usize>),
+}
+
+#[derive(Debug)]
+struct Sf {
+    name: String,
+    imp: SfImpl,
+    down: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Exit {
+    port: usize,
+    dst_mac: Option<[u8; 6]>,
+    src_mac: [u8; 6],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hop {
+    Sf(usize),
+    Sff(usize),
+    End(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuleAction {
+    Path(usize),
+    Exit(usize),
+    Drop,
+}
+
+#[derive(Debug, Clone)]
+struct PathRt {
+    /// The NSH header the classifier pushes (TTL, SPI and starting SI filled in).
+    nsh: Vec<u8>,
+}
+
+/// The compiled, immutable SFC tables of a pipeline. Workers share one and keep their mutable
+/// state in a [`SfcState`] each.
+#[derive(Debug)]
+pub struct SfcTables {
+    vteps: Vec<(usize, IpAddr)>,
+    neighbors: Vec<Neighbor>,
+    sfs: Vec<Sf>,
+    exits: Vec<Exit>,
+    paths: Vec<PathRt>,
+    sff: HashMap<u32, Hop>,
+    classifier: Classifier,
+    rule_actions: Vec<RuleAction>,
+    unmatched: Option<usize>,
+    proxies: HashMap<(usize, Option<u16>), usize>,
+    flow_cache: usize,
+    proxy_flows: usize,
+}
+
+/// A worker's mutable SFC state.
+#[derive(Debug)]
+pub struct SfcState {
+    /// Packets each SF instance handled (built-in, remote and proxied), by SF index.
+    pub sf_packets: Vec<u64>,
+    cache: FlowCache,
+    proxy: ProxyTable,
+}
+
+fn sff_key(spi: u32, si: u8) -> u32 {
+    (spi << 8) | u32::from(si)
+}
+
+fn mac(m: crate::wire::EthernetAddress) -> [u8; 6] {
+    m.0
+}
+
+/// Builds a classifier rule from its configuration (shared by the classifier and the firewall).
+fn build_rule(p: &Pipeline, r: &RuleConfig, action: ClassifierAction) -> ClassifierRule {
+    let prefix = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(|s| parse_prefix(s).ok())
+            .map(|(a, l)| match a {
+                IpAddr::V4(v4) => {
+                    IpPrefix::ipv4(crate::wire::Ipv4Address::from_bytes(&v4.octets()), l)
+                }
+                IpAddr::V6(v6) => {
+                    IpPrefix::ipv6(crate::wire::Ipv6Address::from_bytes(&v6.octets()), l)
+                }
+            })
+    };
+    let range = |s: &Option<crate::config::PortSpec>| {
+        s.as_ref()
+            .and_then(|s| s.range().ok())
+            .map(|(lo, hi)| PortRange { lo, hi })
+    };
+    ClassifierRule {
+        priority: r.priority,
+        in_port: r
+            .in_port
+            .as_deref()
+            .and_then(|n| p.port_index(n))
+            .map(|i| i as u16),
+        vlan: r.vlan,
+        src: prefix(&r.src),
+        dst: prefix(&r.dst),
+        protocol: r.protocol.as_ref().and_then(|x| x.number().ok()),
+        src_ports: range(&r.src_ports),
+        dst_ports: range(&r.dst_ports),
+        action,
+    }
+}
+
+impl SfcTables {
+    /// Compiles the SFC sections of a validated pipeline. `port_macs` are the MAC addresses of the
+    /// pipeline's ports (source MAC of what leaves them unless a VTEP or exit says otherwise).
+    pub fn build(p: &Pipeline, port_macs: &[[u8; 6]]) -> Result<SfcTables, String> {
+        let port = |n: &str| {
+            p.port_index(n)
+                .ok_or_else(|| format!("no port called '{n}'"))
+        };
+        let port_mac = |i: usize| port_macs.get(i).copied().unwrap_or([0; 6]);
+        let vteps: Vec<(usize, IpAddr)> = p
+            .vteps
+            .iter()
+            .map(|v| Ok((port(&v.port)?, v.address)))
+            .collect::<Result<_, String>>()?;
+        let mut neighbors = Vec::new();
+        for n in &p.neighbors {
+            let pi = port(&n.port)?;
+            let vtep = |v4: bool| {
+                p.vteps
+                    .iter()
+                    .find(|v| v.port == n.port && v.address.is_ipv4() == v4)
+            };
+            let src_mac = vtep(n.address.is_none_or(|a| a.is_ipv4()))
+                .map(|v| mac(v.mac))
+                .or_else(|| {
+                    p.vteps
+                        .iter()
+                        .find(|v| v.port == n.port)
+                        .map(|v| mac(v.mac))
+                })
+                .unwrap_or_else(|| port_mac(pi));
+            let transport = match n.address {
+                None => Transport::Ethernet,
+                Some(IpAddr::V4(dst)) => match vtep(true).map(|v| v.address) {
+                    Some(IpAddr::V4(src)) => Transport::Gpe4 {
+                        src: src.octets(),
+                        dst: dst.octets(),
+                        vni: n.vni,
+                    },
+                    _ => return Err(format!("neighbor '{}' has no IPv4 VTEP", n.name)),
+                },
+                Some(IpAddr::V6(dst)) => match vtep(false).map(|v| v.address) {
+                    Some(IpAddr::V6(src)) => Transport::Gpe6 {
+                        src: src.octets(),
+                        dst: dst.octets(),
+                        vni: n.vni,
+                    },
+                    _ => return Err(format!("neighbor '{}' has no IPv6 VTEP", n.name)),
+                },
+            };
+            neighbors.push(Neighbor {
+                port: pi,
+                mac: mac(n.mac),
+                src_mac,
+                transport,
+            });
+        }
+        let neighbor = |n: &str| {
+            p.neighbors
+                .iter()
+                .position(|x| x.name == n)
+                .ok_or_else(|| format!("no neighbor called '{n}'"))
+        };
+        let sf_index = |n: &str| {
+            p.sfs
+                .iter()
+                .position(|x| x.name == n)
+                .ok_or_else(|| format!("no SF called '{n}'"))
+        };
+        let mut sfs = Vec::new();
+        let mut proxies = HashMap::new();
+        for (i, sf) in p.sfs.iter().enumerate() {
+            let imp = match sf.kind {
+                SfKind::Counter => SfImpl::Counter,
+                SfKind::Firewall => {
+                    let rules: Vec<ClassifierRule> = sf
+                        .rules
+                        .iter()
+                        .map(|r| {
+                            let action = if r.action.as_deref() == Some("deny") {
+                                ClassifierAction::Drop
+                            } else {
+                                ClassifierAction::Pass
+                            };
+                            build_rule(p, r, action)
+                        })
+                        .collect();
+                    SfImpl::Firewall {
+                        rules: Classifier::new(rules)
+                            .map_err(|e| format!("sfs[{i}].rules: {e}"))?,
+                        default_allow: sf.default.as_deref() != Some("deny"),
+                    }
+                }
+                SfKind::Remote => SfImpl::Remote(neighbor(
+                    sf.neighbor.as_deref().ok_or("remote SF without neighbor")?,
+                )?),
+                SfKind::Proxy => {
+                    let pi = port(sf.port.as_deref().ok_or("proxy SF without port")?)?;
+                    proxies.insert((pi, sf.vlan), i);
+                    SfImpl::Proxy {
+                        port: pi,
+                        vlan: sf.vlan,
+                        mac: sf.mac.map(mac),
+                    }
+                }
+                SfKind::Group => SfImpl::Group(
+                    sf.members
+                        .iter()
+                        .map(|m| sf_index(m))
+                        .collect::<Result<_, _>>()?,
+                ),
+            };
+            sfs.push(Sf {
+                name: sf.name.clone(),
+                imp,
+                down: sf.down,
+            });
+        }
+        let exits: Vec<Exit> = p
+            .exits
+            .iter()
+            .map(|e| {
+                let pi = port(&e.port)?;
+                Ok(Exit {
+                    port: pi,
+                    dst_mac: e.dst_mac.map(mac),
+                    src_mac: e.src_mac.map(mac).unwrap_or_else(|| port_mac(pi)),
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        let exit = |n: &str| {
+            p.exits
+                .iter()
+                .position(|x| x.name == n)
+                .ok_or_else(|| format!("no exit called '{n}'"))
+        };
+
+        let mut paths = Vec::new();
+        let mut sff = HashMap::new();
+        for path in &p.paths {
+            let metadata = if path.tlvs.is_empty() {
+                let mut ctx = [0u8; 16];
+                if let Some(c) = &path.context {
+                    let v = parse_hex(c)?;
+                    if v.len() != 16 {
+                        return Err(format!("path '{}': context is not 16 bytes", path.name));
+                    }
+                    ctx.copy_from_slice(&v);
+                }
+                NshMetadata::Md1(ctx)
+            } else {
+                NshMetadata::Md2(
+                    path.tlvs
+                        .iter()
+                        .map(|t| {
+                            Ok(Md2TlvRepr {
+                                class: t.class,
+                                tlv_type: t.tlv_type,
+                                value: parse_hex(&t.value)?,
+                            })
+                        })
+                        .collect::<Result<_, String>>()?,
+                )
+            };
+            let repr = NshRepr {
+                o_bit: false,
+                ttl: p.sfc.ttl,
+                next_protocol: NshNextProtocol::Ethernet,
+                spi: path.spi,
+                si: path.start_si(),
+                metadata,
+            };
+            repr.check()
+                .map_err(|e| format!("path '{}': NSH header: {e}", path.name))?;
+            let mut hdr = vec![0u8; repr.header_len()];
+            repr.emit(&mut nsh::Packet::new_unchecked(&mut hdr[..]));
+            paths.push(PathRt { nsh: hdr });
+            for h in &path.hops {
+                let hop = match (&h.sf, &h.sff, &h.end) {
+                    (Some(s), None, None) => Hop::Sf(sf_index(s)?),
+                    (None, Some(n), None) => Hop::Sff(neighbor(n)?),
+                    (None, None, Some(e)) => Hop::End(exit(e)?),
+                    _ => {
+                        return Err(format!(
+                            "path '{}': a hop needs one of sf, sff, end",
+                            path.name
+                        ))
+                    }
+                };
+                sff.insert(sff_key(path.spi, h.si), hop);
+            }
+        }
+
+        // Classifier rules, plus the reverse rule of each rule whose path names a reverse path:
+        // addresses and ports swapped, arriving on the port the forward path leaves by.
+        let mut rules = Vec::new();
+        let mut rule_actions = Vec::new();
+        let path_index = |n: &str| {
+            p.paths
+                .iter()
+                .position(|x| x.name == n)
+                .ok_or_else(|| format!("no path called '{n}'"))
+        };
+        let path_action = |pi: usize| {
+            let pc = &p.paths[pi];
+            ClassifierAction::Path {
+                spi: pc.spi,
+                si: pc.start_si(),
+            }
+        };
+        for r in &p.classifier {
+            let (action, ra) = if let Some(path) = &r.path {
+                let pi = path_index(path)?;
+                (path_action(pi), RuleAction::Path(pi))
+            } else if let Some(e) = &r.exit {
+                (ClassifierAction::Pass, RuleAction::Exit(exit(e)?))
+            } else {
+                (ClassifierAction::Drop, RuleAction::Drop)
+            };
+            rules.push(build_rule(p, r, action));
+            rule_actions.push(ra);
+        }
+        let forward_rules = rules.len();
+        for i in 0..forward_rules {
+            let RuleAction::Path(pi) = rule_actions[i] else {
+                continue;
+            };
+            let Some(rev) = &p.paths[pi].reverse else {
+                continue;
+            };
+            let ri = path_index(rev)?;
+            let fwd = rules[i].clone();
+            let exit_port = p.paths[pi]
+                .hops
+                .iter()
+                .filter_map(|h| h.end.as_deref())
+                .find_map(|e| exit(e).ok())
+                .map(|x| exits[x].port as u16);
+            rules.push(ClassifierRule {
+                in_port: exit_port,
+                src: fwd.dst,
+                dst: fwd.src,
+                src_ports: fwd.dst_ports,
+                dst_ports: fwd.src_ports,
+                action: path_action(ri),
+                ..fwd.clone()
+            });
+            rule_actions.push(RuleAction::Path(ri));
+        }
+        let classifier = Classifier::new(rules).map_err(|e| format!("classifier: {e}"))?;
+        let unmatched = match p.sfc.unmatched.as_str() {
+            "drop" => None,
+            e => Some(exit(e)?),
+        };
+        Ok(SfcTables {
+            vteps,
+            neighbors,
+            sfs,
+            exits,
+            paths,
+            sff,
+            classifier,
+            rule_actions,
+            unmatched,
+            proxies,
+            flow_cache: p.sfc.flow_cache,
+            proxy_flows: p.sfc.proxy_flows,
+        })
+    }
+
+    /// A worker's fresh mutable state for these tables.
+    pub fn new_state(&self) -> SfcState {
+        SfcState {
+            sf_packets: vec![0; self.sfs.len()],
+            cache: FlowCache::new(self.flow_cache),
+            proxy: ProxyTable::new(self.proxy_flows),
+        }
+    }
+
+    /// Names of the SFs, by index (as in [`SfcState::sf_packets`]).
+    pub fn sf_names(&self) -> Vec<String> {
+        self.sfs.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// Runs one packet that arrived on `in_port` through ethernet input and everything after it.
+    pub fn process<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P, in_port: usize) -> Verdict {
+        let l2 = match l2_parse(pkt.data()) {
+            Ok(l2) => l2,
+            Err(WireError::TooManyVlans) => return Verdict::Drop(DropReason::VlanStack),
+            Err(_) => return Verdict::Drop(DropReason::EthTruncated),
+        };
+        if !self.proxies.is_empty() {
+            if let Some(&sf) = self.proxies.get(&(in_port, l2.vlans[0])) {
+                return self.proxy_in(st, pkt, sf, &l2);
+            }
+        }
+        match l2.ethertype {
+            EtherType::Nsh => {
+                if !pkt.adj(l2.l3_offset) {
+                    return Verdict::Drop(DropReason::NshTruncated);
+                }
+                self.sff_ingress(st, pkt)
+            }
+            EtherType::Ipv4 => match self.ipv4_to_vtep(pkt.data(), l2.l3_offset) {
+                Ok(Some(gpe_at)) => self.gpe_input(st, pkt, gpe_at),
+                Ok(None) => self.classify(st, pkt, in_port, &l2),
+                Err(r) => Verdict::Drop(r),
+            },
+            EtherType::Ipv6 => match self.ipv6_to_vtep(pkt.data(), l2.l3_offset) {
+                Ok(Some(gpe_at)) => self.gpe_input(st, pkt, gpe_at),
+                Ok(None) => self.classify(st, pkt, in_port, &l2),
+                Err(r) => Verdict::Drop(r),
+            },
+            _ => self.classify(st, pkt, in_port, &l2),
+        }
+    }
+
+    fn is_vtep(&self, a: IpAddr) -> bool {
+        self.vteps.iter().any(|(_, v)| *v == a)
+    }
+
+    /// For IPv4 addressed to one of our VTEPs: the offset of the VXLAN-GPE header.
+    fn ipv4_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<usize>, DropReason> {
+        let ip = ipv4::Packet::new_checked(&data[at..]).map_err(|_| DropReason::Ipv4Malformed)?;
+        let dst = IpAddr::from(ip.dst_addr().0);
+        if self.vteps.is_empty() || !self.is_vtep(dst) {
+            return Ok(None);
+        }
+        if !ip.verify_checksum() {
+            return Err(DropReason::Ipv4BadChecksum);
+        }
+        if ip.protocol() != IpProtocol::Udp || ip.is_fragment() {
+            return Err(DropReason::NotForUs);
+        }
+        let u = udp::Packet::new_checked(ip.payload()).map_err(|_| DropReason::UdpMalformed)?;
+        if u.dst_port() != udp::VXLAN_GPE_PORT {
+            return Err(DropReason::NotForUs);
+        }
+        Ok(Some(at + ip.header_len() + 8))
+    }
+
+    fn ipv6_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<usize>, DropReason> {
+        let ip = ipv6::Packet::new_checked(&data[at..]).map_err(|_| DropReason::Ipv6Malformed)?;
+        let dst = IpAddr::from(ip.dst_addr().0);
+        if self.vteps.is_empty() || !self.is_vtep(dst) {
+            return Ok(None);
+        }
+        if ip.next_header() != IpProtocol::Udp {
+            return Err(DropReason::NotForUs);
+        }
+        let u = udp::Packet::new_checked(ip.payload()).map_err(|_| DropReason::UdpMalformed)?;
+        if u.dst_port() != udp::VXLAN_GPE_PORT {
+            return Err(DropReason::NotForUs);
+        }
+        Ok(Some(at + ip.header_len() + 8))
+    }
+
+    fn gpe_input<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P, at: usize) -> Verdict {
+        let gpe = match vxlan_gpe::Packet::new_checked(&pkt.data()[at..]) {
+            Ok(g) => g,
+            Err(WireError::BadVersion) => return Verdict::Drop(DropReason::GpeBadVersion),
+            Err(_) => return Verdict::Drop(DropReason::GpeTruncated),
+        };
+        if !gpe.p_flag() {
+            return Verdict::Drop(DropReason::GpeNoPBit);
+        }
+        if gpe.next_protocol() != vxlan_gpe::NextProtocol::Nsh {
+            return Verdict::Drop(DropReason::GpeNotNsh);
+        }
+        if !pkt.adj(at + vxlan_gpe::HEADER_LEN) {
+            return Verdict::Drop(DropReason::GpeTruncated);
+        }
+        self.sff_ingress(st, pkt)
+    }
+
+    /// NSH arriving from the network (the packet starts at the NSH header).
+    fn sff_ingress<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P) -> Verdict {
+        let mut h = match nsh::Packet::new_checked(pkt.data_mut()) {
+            Ok(h) => h,
+            Err(e) => {
+                return Verdict::Drop(match e {
+                    WireError::BadVersion => DropReason::NshBadVersion,
+                    WireError::BadLength => DropReason::NshBadLength,
+                    WireError::BadMdType => DropReason::NshBadMdType,
+                    WireError::TlvOverrun => DropReason::NshTlvOverrun,
+                    _ => DropReason::NshTruncated,
+                })
+            }
+        };
+        if !matches!(h.md_type(), nsh::MdType::Md1 | nsh::MdType::Md2) {
+            return Verdict::Drop(DropReason::NshBadMdType);
+        }
+        if h.o_bit() {
+            return Verdict::Drop(DropReason::NshOam);
+        }
+        if h.ttl() <= 1 {
+            return Verdict::Drop(DropReason::NshTtlExpired);
+        }
+        h.decrement_ttl();
+        if h.si() == 0 {
+            return Verdict::Drop(DropReason::NshSiZero);
+        }
+        self.sff_forward(st, pkt)
+    }
+
+    /// The inner packet's flow key (the packet starts at a checked NSH header).
+    fn inner_flow(data: &[u8]) -> Option<FlowKey> {
+        let h = nsh::Packet::new_unchecked(data);
+        let inner = data.get(h.header_len()..)?;
+        match h.next_protocol() {
+            NshNextProtocol::Ethernet => {
+                let l2 = l2_parse(inner).ok()?;
+                FlowKey::extract(&inner[l2.l3_offset..], l2.ethertype).ok()
+            }
+            NshNextProtocol::Ipv4 => FlowKey::extract(inner, EtherType::Ipv4).ok(),
+            NshNextProtocol::Ipv6 => FlowKey::extract(inner, EtherType::Ipv6).ok(),
+            _ => None,
+        }
+    }
+
+    /// Picks the instance of a group for a flow: the flow's symmetric hash chooses among all
+    /// members; when that one is down, the hash chooses again among the members that are up, so
+    /// the flows of healthy instances never move.
+    fn pick_instance(&self, sf: usize, flow: Option<&FlowKey>) -> Option<usize> {
+        let SfImpl::Group(members) = &self.sfs[sf].imp else {
+            return Some(sf);
+        };
+        let h = flow.map(|f| f.symmetric_hash()).unwrap_or(0) as usize;
+        let first = members[h % members.len()];
+        if !self.sfs[first].down {
+            return Some(first);
+        }
+        let up = members.iter().filter(|m| !self.sfs[**m].down).count();
+        if up == 0 {
+            return None;
+        }
+        members
+            .iter()
+            .copied()
+            .filter(|m| !self.sfs[*m].down)
+            .nth((h / members.len()) % up)
+    }
+
+    /// Forwards a packet that starts at a valid NSH header by its (SPI, SI).
+    fn sff_forward<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P) -> Verdict {
+        // SI strictly decreases on every built-in hop, so this ends within 255 rounds.
+        for _ in 0..256 {
+            let data = pkt.data();
+            let h = nsh::Packet::new_unchecked(data);
+            let (spi, si) = (h.spi(), h.si());
+            if si == 0 {
+                return Verdict::Drop(DropReason::NshSiZero);
+            }
+            let Some(&hop) = self.sff.get(&sff_key(spi, si)) else {
+                return Verdict::Drop(DropReason::NshUnknownPath);
+            };
+            match hop {
+                Hop::End(x) => return self.end_of_chain(pkt, x),
+                Hop::Sff(n) => return self.to_neighbor(pkt, n),
+                Hop::Sf(sf) => {
+                    let flow = Self::inner_flow(data);
+                    let Some(inst) = self.pick_instance(sf, flow.as_ref()) else {
+                        return Verdict::Drop(DropReason::AllInstancesDown);
+                    };
+                    st.sf_packets[inst] += 1;
+                    match &self.sfs[inst].imp {
+                        SfImpl::Counter => {}
+                        SfImpl::Firewall {
+                            rules,
+                            default_allow,
+                        } => {
+                            let allow = match &flow {
+                                Some(f) => {
+                                    let key = MatchKey {
+                                        in_port: u16::MAX,
+                                        vlan: None,
+                                        flow: *f,
+                                    };
+                                    match rules.lookup(&key) {
+                                        Some((_, ClassifierAction::Drop)) => false,
+                                        Some(_) => true,
+                                        None => *default_allow,
+                                    }
+                                }
+                                None => *default_allow,
+                            };
+                            if !allow {
+                                return Verdict::Drop(DropReason::FirewallDeny);
+                            }
+                        }
+                        SfImpl::Remote(n) => return self.to_neighbor(pkt, *n),
+                        SfImpl::Proxy { .. } => return self.proxy_out(st, pkt, inst, flow),
+                        SfImpl::Group(_) => unreachable!("pick_instance returns a member"),
+                    }
+                    // The built-in SF did its work: SI − 1, back to the SFF.
+                    let mut h = nsh::Packet::new_unchecked(pkt.data_mut());
+                    h.set_si(si - 1);
+                }
+            }
+        }
+        Verdict::Drop(DropReason::NshSiZero)
+    }
+
+    /// Pushes the transport towards a neighbour (the packet starts at NSH).
+    fn to_neighbor<P: PacketBuf>(&self, pkt: &mut P, n: usize) -> Verdict {
+        let nb = &self.neighbors[n];
+        match nb.transport {
+            Transport::Ethernet => {
+                if !pkt.prepend(ETH_LEN) {
+                    return Verdict::Drop(DropReason::NoHeadroom);
+                }
+                let d = pkt.data_mut();
+                d[0..6].copy_from_slice(&nb.mac);
+                d[6..12].copy_from_slice(&nb.src_mac);
+                d[12..14].copy_from_slice(&ETHERTYPE_NSH);
+            }
+            Transport::Gpe4 { src, dst, vni } => {
+                let sport = Self::inner_flow(pkt.data())
+                    .map(|f| f.entropy_port())
+                    .unwrap_or(udp::VXLAN_GPE_PORT);
+                if !pkt.prepend(GPE4_LEN) {
+                    return Verdict::Drop(DropReason::NoHeadroom);
+                }
+                let d = pkt.data_mut();
+                let ip_len = (d.len() - ETH_LEN) as u16;
+                d[0..6].copy_from_slice(&nb.mac);
+                d[6..12].copy_from_slice(&nb.src_mac);
+                d[12..14].copy_from_slice(&ETHERTYPE_IPV4);
+                let ip = &mut d[ETH_LEN..ETH_LEN + 20];
+                ip[0] = 0x45;
+                ip[1] = 0;
+                ip[2..4].copy_from_slice(&ip_len.to_be_bytes());
+                ip[4..6].copy_from_slice(&[0, 0]);
+                ip[6..8].copy_from_slice(&[0x40, 0]); // don't fragment
+                ip[8] = 64;
+                ip[9] = 17;
+                ip[10..12].copy_from_slice(&[0, 0]);
+                ip[12..16].copy_from_slice(&src);
+                ip[16..20].copy_from_slice(&dst);
+                let c = checksum::internet_checksum(ip);
+                ip[10..12].copy_from_slice(&c.to_be_bytes());
+                Self::write_udp_gpe(&mut d[ETH_LEN + 20..], sport, ip_len - 20, vni);
+            }
+            Transport::Gpe6 { src, dst, vni } => {
+                let sport = Self::inner_flow(pkt.data())
+                    .map(|f| f.entropy_port())
+                    .unwrap_or(udp::VXLAN_GPE_PORT);
+                if !pkt.prepend(GPE6_LEN) {
+                    return Verdict::Drop(DropReason::NoHeadroom);
+                }
+                let d = pkt.data_mut();
+                let udp_len = (d.len() - ETH_LEN - 40) as u16;
+                d[0..6].copy_from_slice(&nb.mac);
+                d[6..12].copy_from_slice(&nb.src_mac);
+                d[12..14].copy_from_slice(&ETHERTYPE_IPV6);
+                let ip = &mut d[ETH_LEN..ETH_LEN + 40];
+                ip[0..4].copy_from_slice(&[0x60, 0, 0, 0]);
+                ip[4..6].copy_from_slice(&udp_len.to_be_bytes());
+                ip[6] = 17;
+                ip[7] = 64;
+                ip[8..24].copy_from_slice(&src);
+                ip[24..40].copy_from_slice(&dst);
+                Self::write_udp_gpe(&mut d[ETH_LEN + 40..], sport, udp_len, vni);
+                // IPv6 requires the UDP checksum.
+                let mut u = udp::Packet::new_unchecked(&mut d[ETH_LEN + 40..]);
+                u.fill_checksum_ipv6(
+                    &crate::wire::Ipv6Address::from_bytes(&src),
+                    &crate::wire::Ipv6Address::from_bytes(&dst),
+                );
+            }
+        }
+        Verdict::Tx(nb.port)
+    }
+
+    fn write_udp_gpe(d: &mut [u8], sport: u16, udp_len: u16, vni: u32) {
+        d[0..2].copy_from_slice(&sport.to_be_bytes());
+        d[2..4].copy_from_slice(&udp::VXLAN_GPE_PORT.to_be_bytes());
+        d[4..6].copy_from_slice(&udp_len.to_be_bytes());
+        d[6..8].copy_from_slice(&[0, 0]); // no checksum over IPv4 (RFC 7348 §5)
+        let g = &mut d[8..16];
+        g[0] = 0x0c; // I and P
+        g[1] = 0;
+        g[2] = 0;
+        g[3] = 4; // next protocol NSH
+        g[4..7].copy_from_slice(&vni.to_be_bytes()[1..4]);
+        g[7] = 0;
+    }
+
+    /// Pops NSH and sends the inner packet out of an exit.
+    fn end_of_chain<P: PacketBuf>(&self, pkt: &mut P, x: usize) -> Verdict {
+        let exit = &self.exits[x];
+        let h = nsh::Packet::new_unchecked(pkt.data());
+        let (len, next) = (h.header_len(), h.next_protocol());
+        let ethertype = match next {
+            NshNextProtocol::Ethernet => {
+                if !pkt.adj(len) || pkt.data().len() < ETH_LEN {
+                    return Verdict::Drop(DropReason::EthTruncated);
+                }
+                let d = pkt.data_mut();
+                if let Some(m) = exit.dst_mac {
+                    d[0..6].copy_from_slice(&m);
+                }
+                d[6..12].copy_from_slice(&exit.src_mac);
+                return Verdict::Tx(exit.port);
+            }
+            NshNextProtocol::Ipv4 => ETHERTYPE_IPV4,
+            NshNextProtocol::Ipv6 => ETHERTYPE_IPV6,
+            _ => return Verdict::Drop(DropReason::NshUnknownNextProtocol),
+        };
+        let ok = if len >= ETH_LEN {
+            pkt.adj(len - ETH_LEN)
+        } else {
+            pkt.prepend(ETH_LEN - len)
+        };
+        if !ok {
+            return Verdict::Drop(DropReason::NoHeadroom);
+        }
+        let d = pkt.data_mut();
+        d[0..6].copy_from_slice(&exit.dst_mac.unwrap_or([0xff; 6]));
+        d[6..12].copy_from_slice(&exit.src_mac);
+        d[12..14].copy_from_slice(&ethertype);
+        Verdict::Tx(exit.port)
+    }
+
+    /// Classifies a plain packet: onto a path (NSH pushed, then forwarded), out an exit, or drop.
+    fn classify<P: PacketBuf>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        in_port: usize,
+        l2: &L2Info,
+    ) -> Verdict {
+        let flow = FlowKey::extract(&pkt.data()[l2.l3_offset..], l2.ethertype).ok();
+        let hit = flow.and_then(|flow| {
+            let key = MatchKey {
+                in_port: in_port as u16,
+                vlan: l2.vlans[0],
+                flow,
+            };
+            self.classifier.lookup_cached(&mut st.cache, &key)
+        });
+        let action = match hit {
+            Some((rule, _)) => self.rule_actions[rule],
+            None => match self.unmatched {
+                Some(x) => RuleAction::Exit(x),
+                None => return Verdict::Drop(DropReason::Unmatched),
+            },
+        };
+        match action {
+            RuleAction::Drop => Verdict::Drop(DropReason::ClassifierDrop),
+            RuleAction::Exit(x) => {
+                let exit = &self.exits[x];
+                let d = pkt.data_mut();
+                if let Some(m) = exit.dst_mac {
+                    d[0..6].copy_from_slice(&m);
+                }
+                d[6..12].copy_from_slice(&exit.src_mac);
+                Verdict::Tx(exit.port)
+            }
+            RuleAction::Path(pi) => {
+                let hdr = &self.paths[pi].nsh;
+                if !pkt.prepend(hdr.len()) {
+                    return Verdict::Drop(DropReason::NoHeadroom);
+                }
+                pkt.data_mut()[..hdr.len()].copy_from_slice(hdr);
+                self.sff_forward(st, pkt)
+            }
+        }
+    }
+
+    /// Sends a packet to an NSH-unaware SF: NSH is kept per flow, stripped, and the inner frame
+    /// goes out of the SF's port (tagged with its VLAN).
+    fn proxy_out<P: PacketBuf>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        sf: usize,
+        flow: Option<FlowKey>,
+    ) -> Verdict {
+        let SfImpl::Proxy { port, vlan, mac } = self.sfs[sf].imp else {
+            unreachable!("proxy_out on a proxy SF");
+        };
+        let h = nsh::Packet::new_unchecked(pkt.data());
+        let len = h.header_len();
+        if h.next_protocol() != NshNextProtocol::Ethernet {
+            return Verdict::Drop(DropReason::ProxyUnsupported);
+        }
+        let Some(flow) = flow else {
+            return Verdict::Drop(DropReason::ProxyUnsupported);
+        };
+        if len > PROXY_HEADER_MAX {
+            return Verdict::Drop(DropReason::ProxyMetadataTooLarge);
+        }
+        st.proxy.insert(&flow, &pkt.data()[..len]);
+        if !pkt.adj(len) || pkt.data().len() < ETH_LEN {
+            return Verdict::Drop(DropReason::EthTruncated);
+        }
+        if let Some(v) = vlan {
+            if !pkt.prepend(4) {
+                return Verdict::Drop(DropReason::NoHeadroom);
+            }
+            let d = pkt.data_mut();
+            d.copy_within(4..16, 0);
+            d[12..14].copy_from_slice(&ETHERTYPE_VLAN);
+            d[14..16].copy_from_slice(&v.to_be_bytes());
+        }
+        if let Some(m) = mac {
+            pkt.data_mut()[0..6].copy_from_slice(&m);
+        }
+        Verdict::Tx(port)
+    }
+
+    /// A frame back from a proxied SF: the flow's NSH header is restored with SI − 1.
+    fn proxy_in<P: PacketBuf>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        _sf: usize,
+        l2: &L2Info,
+    ) -> Verdict {
+        if l2.vlans[0].is_some() {
+            // Remove the outer tag: move the MACs over it.
+            let d = pkt.data_mut();
+            d.copy_within(0..12, 4);
+            pkt.adj(4);
+        }
+        let at = l2.l3_offset - if l2.vlans[0].is_some() { 4 } else { 0 };
+        let Ok(flow) = FlowKey::extract(&pkt.data()[at..], l2.ethertype) else {
+            return Verdict::Drop(DropReason::ProxyUnsupported);
+        };
+        let Some((hdr, len)) = st.proxy.get(&flow) else {
+            return Verdict::Drop(DropReason::ProxyNoState);
+        };
+        if !pkt.prepend(len) {
+            return Verdict::Drop(DropReason::NoHeadroom);
+        }
+        let d = pkt.data_mut();
+        d[..len].copy_from_slice(&hdr[..len]);
+        let mut h = nsh::Packet::new_unchecked(d);
+        let si = h.si();
+        if si <= 1 {
+            return Verdict::Drop(DropReason::NshSiZero);
+        }
+        h.set_si(si - 1);
+        self.sff_forward(st, pkt)
+    }
+}
+
+/// The proxy's per-flow memory of NSH headers: fixed capacity, open addressing over 8 slots,
+/// the oldest of those overwritten when all are taken. No allocation after construction.
+#[derive(Debug)]
+struct ProxyTable {
+    slots: Vec<ProxySlot>,
+    mask: usize,
+    clock: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ProxySlot {
+    key: Option<FlowKey>,
+    stamp: u64,
+    len: u8,
+    hdr: [u8; PROXY_HEADER_MAX],
+}
+
+impl ProxyTable {
+    const PROBE: usize = 8;
+
+    fn new(capacity: usize) -> Self {
+        let cap = capacity.max(Self::PROBE).next_power_of_two();
+        ProxyTable {
+            slots: vec![
+                ProxySlot {
+                    key: None,
+                    stamp: 0,
+                    len: 0,
+                    hdr: [0; PROXY_HEADER_MAX],
+                };
+                cap
+            ],
+            mask: cap - 1,
+            clock: 0,
+        }
+    }
+
+    fn insert(&mut self, key: &FlowKey, hdr: &[u8]) {
+        self.clock += 1;
+        let base = key.hash() as usize;
+        let mut victim = base & self.mask;
+        for i in 0..Self::PROBE {
+            let s = (base + i) & self.mask;
+            match &self.slots[s].key {
+                Some(k) if k == key => {
+                    victim = s;
+                    break;
+                }
+                None => {
+                    victim = s;
+                    break;
+                }
+                Some(_) if self.slots[s].stamp < self.slots[victim].stamp => victim = s,
+                Some(_) => {}
+            }
+        }
+        let slot = &mut self.slots[victim];
+        slot.key = Some(*key);
+        slot.stamp = self.clock;
+        slot.len = hdr.len() as u8;
+        slot.hdr[..hdr.len()].copy_from_slice(hdr);
+    }
+
+    fn get(&self, key: &FlowKey) -> Option<([u8; PROXY_HEADER_MAX], usize)> {
+        let base = key.hash() as usize;
+        for i in 0..Self::PROBE {
+            let s = &self.slots[(base + i) & self.mask];
+            match &s.key {
+                Some(k) if k == key => return Some((s.hdr, s.len as usize)),
+                None => return None,
+                Some(_) => {}
+            }
+        }
+        None
+    }
+}
