@@ -102,5 +102,71 @@ fn classifier(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, xconnect_rewrite, classifier);
+criterion_group!(benches, xconnect_rewrite, classifier, sfc);
 criterion_main!(benches);
+
+/// The demo chain (classifier → firewall → counter → end of chain) and SFF transit, per packet.
+fn sfc(c: &mut Criterion) {
+    use qdp::config::Pipeline;
+    use qdp::nodes::packet::{PacketBuf, VecPacket};
+    use qdp::nodes::sfc::SfcTables;
+
+    let mut g = c.benchmark_group("sfc");
+    g.throughput(Throughput::Elements(BURST as u64));
+    let demo = Pipeline::from_toml(qdp::DEMO_PIPELINE).expect("demo pipeline");
+    let tables = SfcTables::build(&demo, &[[2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]]).unwrap();
+    let mut st = tables.new_state();
+    let frames: Vec<VecPacket> = udp_frames(BURST as u32, 60)
+        .iter()
+        .map(|f| VecPacket::new(f))
+        .collect();
+    g.bench_function("demo_chain_burst32", |b| {
+        b.iter_batched_ref(
+            || frames.clone(),
+            |burst| {
+                for p in burst.iter_mut() {
+                    black_box(tables.process(&mut st, p, 0));
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let transit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../pipelines/sff-transit.toml"
+    ))
+    .unwrap();
+    let transit = Pipeline::from_toml(&transit).expect("sff-transit pipeline");
+    let tables = SfcTables::build(&transit, &[[2, 0, 0, 0, 0, 2]]).unwrap();
+    let mut st = tables.new_state();
+    let input = std::fs::File::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../pipelines/traffic/sff-transit-in.pcap"
+    ))
+    .unwrap();
+    let mut r = pcap_file::pcap::PcapReader::new(input).unwrap();
+    let mut frames = Vec::new();
+    while let Some(p) = r.next_packet() {
+        frames.push(VecPacket::new(&p.unwrap().data));
+        if frames.len() == BURST {
+            break;
+        }
+    }
+    assert_eq!(
+        tables.process(&mut st, &mut frames[0].clone(), 0),
+        qdp::nodes::sfc::Verdict::Tx(0)
+    );
+    g.bench_function("sff_transit_burst32", |b| {
+        b.iter_batched_ref(
+            || frames.clone(),
+            |burst| {
+                for p in burst.iter_mut() {
+                    black_box(tables.process(&mut st, p, 0));
+                    black_box(p.data().len());
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}

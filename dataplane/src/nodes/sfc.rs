@@ -32,6 +32,26 @@ use crate::wire::{
     IpProtocol, L2Info, Md2TlvRepr, NshMetadata, NshNextProtocol, NshRepr,
 };
 
+/// A hasher for the SFF table's `u32` keys: one multiply (keys are (SPI << 8) | SI).
+#[derive(Debug, Default, Clone, Copy)]
+struct SffKeyHasher(u64);
+
+impl std::hash::Hasher for SffKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type SffMap = HashMap<u32, Hop, std::hash::BuildHasherDefault<SffKeyHasher>>;
+
 /// What happens to a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -138,7 +158,7 @@ pub struct SfcTables {
     sfs: Vec<Sf>,
     exits: Vec<Exit>,
     paths: Vec<PathRt>,
-    sff: HashMap<u32, Hop>,
+    sff: SffMap,
     classifier: Classifier,
     rule_actions: Vec<RuleAction>,
     unmatched: Option<usize>,
@@ -153,6 +173,8 @@ pub struct SfcState {
     /// Packets each SF instance handled (built-in, remote and proxied), by SF index.
     pub sf_packets: Vec<u64>,
     cache: FlowCache,
+    /// One flow cache per SF (used by firewalls only; tiny for the others).
+    sf_caches: Vec<FlowCache>,
     proxy: ProxyTable,
 }
 
@@ -338,7 +360,7 @@ impl SfcTables {
         };
 
         let mut paths = Vec::new();
-        let mut sff = HashMap::new();
+        let mut sff = SffMap::default();
         for path in &p.paths {
             let metadata = if path.tlvs.is_empty() {
                 let mut ctx = [0u8; 16];
@@ -475,6 +497,14 @@ impl SfcTables {
         SfcState {
             sf_packets: vec![0; self.sfs.len()],
             cache: FlowCache::new(self.flow_cache),
+            sf_caches: self
+                .sfs
+                .iter()
+                .map(|sf| match sf.imp {
+                    SfImpl::Firewall { .. } => FlowCache::new(self.flow_cache),
+                    _ => FlowCache::new(2),
+                })
+                .collect(),
             proxy: ProxyTable::new(self.proxy_flows),
         }
     }
@@ -501,15 +531,15 @@ impl SfcTables {
                 if !pkt.adj(l2.l3_offset) {
                     return Verdict::Drop(DropReason::NshTruncated);
                 }
-                self.sff_ingress(st, pkt)
+                self.sff_ingress(st, pkt, None)
             }
             EtherType::Ipv4 => match self.ipv4_to_vtep(pkt.data(), l2.l3_offset) {
-                Ok(Some(gpe_at)) => self.gpe_input(st, pkt, gpe_at),
+                Ok(Some((gpe_at, sport))) => self.gpe_input(st, pkt, gpe_at, sport),
                 Ok(None) => self.classify(st, pkt, in_port, &l2),
                 Err(r) => Verdict::Drop(r),
             },
             EtherType::Ipv6 => match self.ipv6_to_vtep(pkt.data(), l2.l3_offset) {
-                Ok(Some(gpe_at)) => self.gpe_input(st, pkt, gpe_at),
+                Ok(Some((gpe_at, sport))) => self.gpe_input(st, pkt, gpe_at, sport),
                 Ok(None) => self.classify(st, pkt, in_port, &l2),
                 Err(r) => Verdict::Drop(r),
             },
@@ -522,7 +552,7 @@ impl SfcTables {
     }
 
     /// For IPv4 addressed to one of our VTEPs: the offset of the VXLAN-GPE header.
-    fn ipv4_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<usize>, DropReason> {
+    fn ipv4_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<(usize, u16)>, DropReason> {
         let ip = ipv4::Packet::new_checked(&data[at..]).map_err(|_| DropReason::Ipv4Malformed)?;
         let dst = IpAddr::from(ip.dst_addr().0);
         if self.vteps.is_empty() || !self.is_vtep(dst) {
@@ -538,10 +568,10 @@ impl SfcTables {
         if u.dst_port() != udp::VXLAN_GPE_PORT {
             return Err(DropReason::NotForUs);
         }
-        Ok(Some(at + ip.header_len() + 8))
+        Ok(Some((at + ip.header_len() + 8, u.src_port())))
     }
 
-    fn ipv6_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<usize>, DropReason> {
+    fn ipv6_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<(usize, u16)>, DropReason> {
         let ip = ipv6::Packet::new_checked(&data[at..]).map_err(|_| DropReason::Ipv6Malformed)?;
         let dst = IpAddr::from(ip.dst_addr().0);
         if self.vteps.is_empty() || !self.is_vtep(dst) {
@@ -554,10 +584,18 @@ impl SfcTables {
         if u.dst_port() != udp::VXLAN_GPE_PORT {
             return Err(DropReason::NotForUs);
         }
-        Ok(Some(at + ip.header_len() + 8))
+        Ok(Some((at + ip.header_len() + 8, u.src_port())))
     }
 
-    fn gpe_input<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P, at: usize) -> Verdict {
+    /// VXLAN-GPE to one of our VTEPs; `sport` is the outer UDP source port, the flow entropy
+    /// the previous hop chose, kept when re-encapsulating.
+    fn gpe_input<P: PacketBuf>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        at: usize,
+        sport: u16,
+    ) -> Verdict {
         let gpe = match vxlan_gpe::Packet::new_checked(&pkt.data()[at..]) {
             Ok(g) => g,
             Err(WireError::BadVersion) => return Verdict::Drop(DropReason::GpeBadVersion),
@@ -572,11 +610,17 @@ impl SfcTables {
         if !pkt.adj(at + vxlan_gpe::HEADER_LEN) {
             return Verdict::Drop(DropReason::GpeTruncated);
         }
-        self.sff_ingress(st, pkt)
+        self.sff_ingress(st, pkt, Some(sport))
     }
 
-    /// NSH arriving from the network (the packet starts at the NSH header).
-    fn sff_ingress<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P) -> Verdict {
+    /// NSH arriving from the network (the packet starts at the NSH header); `entropy` is the
+    /// outer UDP source port it came with, if any.
+    fn sff_ingress<P: PacketBuf>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        entropy: Option<u16>,
+    ) -> Verdict {
         let mut h = match nsh::Packet::new_checked(pkt.data_mut()) {
             Ok(h) => h,
             Err(e) => {
@@ -602,7 +646,7 @@ impl SfcTables {
         if h.si() == 0 {
             return Verdict::Drop(DropReason::NshSiZero);
         }
-        self.sff_forward(st, pkt)
+        self.sff_forward(st, pkt, None, entropy)
     }
 
     /// The inner packet's flow key (the packet starts at a checked NSH header).
@@ -643,8 +687,15 @@ impl SfcTables {
             .nth((h / members.len()) % up)
     }
 
-    /// Forwards a packet that starts at a valid NSH header by its (SPI, SI).
-    fn sff_forward<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P) -> Verdict {
+    /// Forwards a packet that starts at a valid NSH header by its (SPI, SI). `flow` is the inner
+    /// packet's flow key when the caller already knows it.
+    fn sff_forward<P: PacketBuf>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        mut flow: Option<Option<FlowKey>>,
+        entropy: Option<u16>,
+    ) -> Verdict {
         // SI strictly decreases on every built-in hop, so this ends within 255 rounds.
         for _ in 0..256 {
             let data = pkt.data();
@@ -658,9 +709,9 @@ impl SfcTables {
             };
             match hop {
                 Hop::End(x) => return self.end_of_chain(pkt, x),
-                Hop::Sff(n) => return self.to_neighbor(pkt, n),
+                Hop::Sff(n) => return self.to_neighbor(pkt, n, flow.flatten(), entropy),
                 Hop::Sf(sf) => {
-                    let flow = Self::inner_flow(data);
+                    let flow = *flow.get_or_insert_with(|| Self::inner_flow(data));
                     let Some(inst) = self.pick_instance(sf, flow.as_ref()) else {
                         return Verdict::Drop(DropReason::AllInstancesDown);
                     };
@@ -678,7 +729,7 @@ impl SfcTables {
                                         vlan: None,
                                         flow: *f,
                                     };
-                                    match rules.lookup(&key) {
+                                    match rules.lookup_cached(&mut st.sf_caches[inst], &key) {
                                         Some((_, ClassifierAction::Drop)) => false,
                                         Some(_) => true,
                                         None => *default_allow,
@@ -690,7 +741,7 @@ impl SfcTables {
                                 return Verdict::Drop(DropReason::FirewallDeny);
                             }
                         }
-                        SfImpl::Remote(n) => return self.to_neighbor(pkt, *n),
+                        SfImpl::Remote(n) => return self.to_neighbor(pkt, *n, flow, entropy),
                         SfImpl::Proxy { .. } => return self.proxy_out(st, pkt, inst, flow),
                         SfImpl::Group(_) => unreachable!("pick_instance returns a member"),
                     }
@@ -703,8 +754,15 @@ impl SfcTables {
         Verdict::Drop(DropReason::NshSiZero)
     }
 
-    /// Pushes the transport towards a neighbour (the packet starts at NSH).
-    fn to_neighbor<P: PacketBuf>(&self, pkt: &mut P, n: usize) -> Verdict {
+    /// Pushes the transport towards a neighbour (the packet starts at NSH). The outer UDP source
+    /// port is `entropy` when the packet came with one, else a hash of the inner flow.
+    fn to_neighbor<P: PacketBuf>(
+        &self,
+        pkt: &mut P,
+        n: usize,
+        flow: Option<FlowKey>,
+        entropy: Option<u16>,
+    ) -> Verdict {
         let nb = &self.neighbors[n];
         match nb.transport {
             Transport::Ethernet => {
@@ -717,9 +775,7 @@ impl SfcTables {
                 d[12..14].copy_from_slice(&ETHERTYPE_NSH);
             }
             Transport::Gpe4 { src, dst, vni } => {
-                let sport = Self::inner_flow(pkt.data())
-                    .map(|f| f.entropy_port())
-                    .unwrap_or(udp::VXLAN_GPE_PORT);
+                let sport = Self::entropy(pkt.data(), flow, entropy);
                 if !pkt.prepend(GPE4_LEN) {
                     return Verdict::Drop(DropReason::NoHeadroom);
                 }
@@ -744,9 +800,7 @@ impl SfcTables {
                 Self::write_udp_gpe(&mut d[ETH_LEN + 20..], sport, ip_len - 20, vni);
             }
             Transport::Gpe6 { src, dst, vni } => {
-                let sport = Self::inner_flow(pkt.data())
-                    .map(|f| f.entropy_port())
-                    .unwrap_or(udp::VXLAN_GPE_PORT);
+                let sport = Self::entropy(pkt.data(), flow, entropy);
                 if !pkt.prepend(GPE6_LEN) {
                     return Verdict::Drop(DropReason::NoHeadroom);
                 }
@@ -772,6 +826,15 @@ impl SfcTables {
             }
         }
         Verdict::Tx(nb.port)
+    }
+
+    fn entropy(data: &[u8], flow: Option<FlowKey>, entropy: Option<u16>) -> u16 {
+        entropy
+            .or_else(|| {
+                flow.or_else(|| Self::inner_flow(data))
+                    .map(|f| f.entropy_port())
+            })
+            .unwrap_or(udp::VXLAN_GPE_PORT)
     }
 
     fn write_udp_gpe(d: &mut [u8], sport: u16, udp_len: u16, vni: u32) {
@@ -865,7 +928,7 @@ impl SfcTables {
                     return Verdict::Drop(DropReason::NoHeadroom);
                 }
                 pkt.data_mut()[..hdr.len()].copy_from_slice(hdr);
-                self.sff_forward(st, pkt)
+                self.sff_forward(st, pkt, Some(flow), None)
             }
         }
     }
@@ -944,7 +1007,7 @@ impl SfcTables {
             return Verdict::Drop(DropReason::NshSiZero);
         }
         h.set_si(si - 1);
-        self.sff_forward(st, pkt)
+        self.sff_forward(st, pkt, Some(Some(flow)), None)
     }
 }
 
