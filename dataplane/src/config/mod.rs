@@ -414,6 +414,13 @@ impl Pipeline {
                 "must be between 0 and 3600 seconds",
             ));
         }
+        if errs.is_empty() && self.has_sfc() {
+            // What only compiling the tables finds (e.g. two classifier rules that shadow each
+            // other exactly): the same function `qdp run` uses.
+            if let Err(e) = crate::nodes::sfc::SfcTables::build(self, &[]) {
+                errs.push(ConfigError::new("classifier", e));
+            }
+        }
         if errs.is_empty() {
             Ok(())
         } else {

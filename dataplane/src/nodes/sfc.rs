@@ -471,7 +471,7 @@ impl SfcTables {
             });
             rule_actions.push(RuleAction::Path(ri));
         }
-        let classifier = Classifier::new(rules).map_err(|e| format!("classifier: {e}"))?;
+        let classifier = Classifier::new(rules).map_err(|e| e.to_string())?;
         let unmatched = match p.sfc.unmatched.as_str() {
             "drop" => None,
             e => Some(exit(e)?),
