@@ -70,7 +70,7 @@ drop_reasons! {
     NshBadMdType => "nsh-bad-md-type",
     /// An MD type 2 TLV running past the NSH header.
     NshTlvOverrun => "nsh-tlv-overrun",
-    /// NSH with the O bit (OAM): handed to the slow path, never forwarded.
+    /// NSH with the O bit (OAM): counted, never forwarded.
     NshOam => "nsh-oam",
     /// NSH TTL reached 0.
     NshTtlExpired => "nsh-ttl-expired",

@@ -5,8 +5,9 @@
 //! - **ethernet input** demultiplexes: frames back from a proxied SF (by port and VLAN), NSH over
 //!   Ethernet (0x894F), VXLAN-GPE (UDP 4790) addressed to one of our VTEPs, or plain traffic for the
 //!   classifier.
-//! - **SFF ingress** (RFC 8300 §2.2, §2.3): the NSH header is checked; O-bit packets go to the slow
-//!   path; TTL is decremented before the lookup and what reaches 0 is dropped; SI 0 is dropped.
+//! - **SFF ingress** (RFC 8300 §2.2, §2.3): the NSH header is checked; O-bit (OAM) packets are counted
+//!   and never forwarded (no OAM responder yet); TTL is decremented before the lookup and what
+//!   reaches 0 is dropped; SI 0 is dropped.
 //! - **SFF forwarding**: (SPI, SI) → an SF (built in, NSH-aware behind a neighbour, behind the
 //!   proxy, or a group of instances picked by a symmetric hash of the inner 5-tuple), a remote SFF
 //!   (VXLAN-GPE or NSH over Ethernet), or the end of the chain (NSH popped, the inner packet sent
