@@ -115,6 +115,7 @@ pub fn run(
                         local.drops[DropReason::NoRoute as usize] += n as u64;
                         continue;
                     };
+                    // One bit per output port (at most config::MAX_PORTS).
                     let mut touched: u64 = 0;
                     for i in 0..n {
                         match tables.process(st, &mut burst.packet(i), in_port) {

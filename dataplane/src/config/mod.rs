@@ -19,6 +19,9 @@ pub use sfc::*;
 /// Largest burst a worker may use (the size of its fixed mbuf arrays).
 pub const MAX_BURST: usize = 256;
 
+/// Most ports a pipeline may open (DPDK's default `RTE_MAX_ETHPORTS`).
+pub const MAX_PORTS: usize = 32;
+
 /// Per-lcore mempool cache limit of DPDK (`RTE_MEMPOOL_CACHE_MAX_SIZE`).
 pub const MEMPOOL_CACHE_MAX: u32 = 512;
 
@@ -530,6 +533,12 @@ impl Pipeline {
     }
 
     fn validate_ports(&self, errs: &mut Vec<ConfigError>) {
+        if self.ports.len() > MAX_PORTS {
+            errs.push(ConfigError::new(
+                "ports",
+                format!("{} ports; at most {MAX_PORTS}", self.ports.len()),
+            ));
+        }
         let mut names = BTreeMap::new();
         let mut devices = BTreeMap::new();
         for (i, p) in self.ports.iter().enumerate() {
