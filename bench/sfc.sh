@@ -18,30 +18,12 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--rounds N] [--seconds S]" >&2; exit 2 ;;
   esac
 done
-command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd missing: apt-get install -y dpdk" >&2; exit 1; }
-cargo build --release -q -p qdp
-qdp=target/release/qdp
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source bench/common.sh
 py=/usr/bin/python3
 $py tests/sfc_traffic.py vxlan-nsh "$work/transit.pcap" --spi 100 --si 255 --flows 256 --per-flow 1 --sport-entropy --size 64
 $py tests/sfc_traffic.py plain "$work/plain.pcap" --flows 256 --per-flow 1 --size 64
 
-free_kb=$(awk '/HugePages_Free/{f=$2} /Hugepagesize/{s=$2} END{print f*s}' /proc/meminfo)
-if [ "${free_kb:-0}" -ge 1048576 ] && grep -qs ' hugetlbfs ' /proc/mounts; then
-  mem_eal=(--huge-unlink) mem_qdp='hugepages = "required"' mem_note="hugepages"
-else
-  mem_eal=(--no-huge -m 1024) mem_qdp='hugepages = "off"' mem_note="no hugepages (--no-huge)"
-fi
-
-median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print 0; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f\n", m}'; }
-
-testpmd() { # pcap
-  { timeout -s INT $((seconds + 1)) dpdk-testpmd -l 0,1 --file-prefix qdp-bench-tp --no-pci "${mem_eal[@]}" \
-    --vdev "net_pcap0,rx_pcap=$1,infinite_rx=1" --vdev net_null1,no-rx=1 --log-level=error -- \
-    --forward-mode=io --nb-cores=1 --total-num-mbufs=16384 --stats-period 1 2>&1 || true; } \
-  | awk '/NIC statistics for port/{p=$(NF-1)} /Rx-pps:/{ if (p=="0") { n++; if (n>1) print $2/1e6 } }' | median
-}
+testpmd() { testpmd_rate "$1" io; }
 
 # The common part of every qdp scenario: pcap replay in, null out, VTEPs on both.
 head_toml() { # pcap
@@ -106,8 +88,7 @@ scenario() { # name -> toml on stdout
 
 run_qdp() { # scenario
   scenario "$1" > "$work/$1.toml"
-  { $qdp run "$work/$1.toml" --duration "$seconds" 2>/dev/null || true; } \
-  | awk '/^\[/{ n++; for (i=1;i<=NF;i++) if ($i=="rx") { if (n>1) print $(i+1); break } }' | median
+  qdp_rate "$work/$1.toml"
 }
 
 cols=(tp-transit transit-1p transit-10kp decap tp-plain encap-1r encap-10kr chain)
