@@ -38,6 +38,13 @@ impl VecPacket {
         }
     }
 
+    /// Replaces the contents with `frame`, restoring the standard headroom; reuses the buffer.
+    pub fn refill(&mut self, frame: &[u8]) {
+        self.buf.resize(HEADROOM + frame.len(), 0);
+        self.buf[HEADROOM..].copy_from_slice(frame);
+        self.start = HEADROOM;
+    }
+
     /// Headroom left.
     pub fn headroom(&self) -> usize {
         self.start
@@ -95,5 +102,7 @@ mod tests {
         assert!(!p.adj(3) && !p.trim(3));
         assert!(!p.prepend(HEADROOM + 10));
         assert_eq!(p.headroom(), HEADROOM + 1);
+        p.refill(&[7, 8]);
+        assert_eq!((p.data(), p.headroom()), (&[7u8, 8][..], HEADROOM));
     }
 }

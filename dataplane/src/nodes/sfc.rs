@@ -516,6 +516,7 @@ impl SfcTables {
     }
 
     /// Runs one packet that arrived on `in_port` through ethernet input and everything after it.
+    #[inline]
     pub fn process<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P, in_port: usize) -> Verdict {
         let l2 = match l2_parse(pkt.data()) {
             Ok(l2) => l2,
@@ -548,11 +549,13 @@ impl SfcTables {
         }
     }
 
+    #[inline]
     fn is_vtep(&self, a: IpAddr) -> bool {
         self.vteps.iter().any(|(_, v)| *v == a)
     }
 
     /// For IPv4 addressed to one of our VTEPs: the offset of the VXLAN-GPE header.
+    #[inline]
     fn ipv4_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<(usize, u16)>, DropReason> {
         let ip = ipv4::Packet::new_checked(&data[at..]).map_err(|_| DropReason::Ipv4Malformed)?;
         let dst = IpAddr::from(ip.dst_addr().0);
@@ -572,6 +575,7 @@ impl SfcTables {
         Ok(Some((at + ip.header_len() + 8, u.src_port())))
     }
 
+    #[inline]
     fn ipv6_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<(usize, u16)>, DropReason> {
         let ip = ipv6::Packet::new_checked(&data[at..]).map_err(|_| DropReason::Ipv6Malformed)?;
         let dst = IpAddr::from(ip.dst_addr().0);
@@ -590,6 +594,7 @@ impl SfcTables {
 
     /// VXLAN-GPE to one of our VTEPs; `sport` is the outer UDP source port, the flow entropy
     /// the previous hop chose, kept when re-encapsulating.
+    #[inline]
     fn gpe_input<P: PacketBuf>(
         &self,
         st: &mut SfcState,
@@ -616,6 +621,7 @@ impl SfcTables {
 
     /// NSH arriving from the network (the packet starts at the NSH header); `entropy` is the
     /// outer UDP source port it came with, if any.
+    #[inline]
     fn sff_ingress<P: PacketBuf>(
         &self,
         st: &mut SfcState,
@@ -651,6 +657,7 @@ impl SfcTables {
     }
 
     /// The inner packet's flow key (the packet starts at a checked NSH header).
+    #[inline]
     fn inner_flow(data: &[u8]) -> Option<FlowKey> {
         let h = nsh::Packet::new_unchecked(data);
         let inner = data.get(h.header_len()..)?;
@@ -668,6 +675,7 @@ impl SfcTables {
     /// Picks the instance of a group for a flow: the flow's symmetric hash chooses among all
     /// members; when that one is down, the hash chooses again among the members that are up, so
     /// the flows of healthy instances never move.
+    #[inline]
     fn pick_instance(&self, sf: usize, flow: Option<&FlowKey>) -> Option<usize> {
         let SfImpl::Group(members) = &self.sfs[sf].imp else {
             return Some(sf);
@@ -690,6 +698,7 @@ impl SfcTables {
 
     /// Forwards a packet that starts at a valid NSH header by its (SPI, SI). `flow` is the inner
     /// packet's flow key when the caller already knows it.
+    #[inline]
     fn sff_forward<P: PacketBuf>(
         &self,
         st: &mut SfcState,
@@ -757,6 +766,7 @@ impl SfcTables {
 
     /// Pushes the transport towards a neighbour (the packet starts at NSH). The outer UDP source
     /// port is `entropy` when the packet came with one, else a hash of the inner flow.
+    #[inline]
     fn to_neighbor<P: PacketBuf>(
         &self,
         pkt: &mut P,
@@ -829,6 +839,7 @@ impl SfcTables {
         Verdict::Tx(nb.port)
     }
 
+    #[inline]
     fn entropy(data: &[u8], flow: Option<FlowKey>, entropy: Option<u16>) -> u16 {
         entropy
             .or_else(|| {
@@ -838,6 +849,7 @@ impl SfcTables {
             .unwrap_or(udp::VXLAN_GPE_PORT)
     }
 
+    #[inline]
     fn write_udp_gpe(d: &mut [u8], sport: u16, udp_len: u16, vni: u32) {
         d[0..2].copy_from_slice(&sport.to_be_bytes());
         d[2..4].copy_from_slice(&udp::VXLAN_GPE_PORT.to_be_bytes());
@@ -853,6 +865,7 @@ impl SfcTables {
     }
 
     /// Pops NSH and sends the inner packet out of an exit.
+    #[inline]
     fn end_of_chain<P: PacketBuf>(&self, pkt: &mut P, x: usize) -> Verdict {
         let exit = &self.exits[x];
         let h = nsh::Packet::new_unchecked(pkt.data());
@@ -889,6 +902,7 @@ impl SfcTables {
     }
 
     /// Classifies a plain packet: onto a path (NSH pushed, then forwarded), out an exit, or drop.
+    #[inline]
     fn classify<P: PacketBuf>(
         &self,
         st: &mut SfcState,
@@ -936,6 +950,7 @@ impl SfcTables {
 
     /// Sends a packet to an NSH-unaware SF: NSH is kept per flow, stripped, and the inner frame
     /// goes out of the SF's port (tagged with its VLAN).
+    #[inline]
     fn proxy_out<P: PacketBuf>(
         &self,
         st: &mut SfcState,
@@ -977,6 +992,7 @@ impl SfcTables {
     }
 
     /// A frame back from a proxied SF: the flow's NSH header is restored with SI − 1.
+    #[inline]
     fn proxy_in<P: PacketBuf>(
         &self,
         st: &mut SfcState,

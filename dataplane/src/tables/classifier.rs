@@ -384,6 +384,7 @@ fn split(value: u128) -> (u64, u64) {
 }
 
 impl Packed {
+    #[inline]
     fn from_key(key: &MatchKey) -> Packed {
         let flow = &key.flow;
         let (s0, s1) = split(u128::from_be_bytes(flow.src));
@@ -407,6 +408,7 @@ impl Packed {
 
     /// A multiply-xorshift hash over the six words with the MurmurHash3 finalizer; fixed, so
     /// fast and deterministic, not collision resistant.
+    #[inline]
     fn hash64(&self) -> u64 {
         const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut h = MUL;
@@ -594,10 +596,12 @@ impl Classifier {
     /// The matching rule with the lowest priority value (ties: the lower index) as
     /// `(rule index, action)`, or `None` if no rule matches. At most
     /// [`tuple_count`](Self::tuple_count) hash probes; no allocation.
+    #[inline]
     pub fn lookup(&self, key: &MatchKey) -> Option<(usize, ClassifierAction)> {
         self.lookup_packed(&Packed::from_key(key))
     }
 
+    #[inline]
     fn lookup_packed(&self, key: &Packed) -> Option<(usize, ClassifierAction)> {
         let mut best: Option<Entry> = None;
         for group in &self.groups {
@@ -616,6 +620,7 @@ impl Classifier {
     /// [`lookup`](Self::lookup) through `cache`: a hit costs one hash and at most two key
     /// compares; a miss does the full lookup and stores its result (a "no match" too). A cache
     /// last used with another classifier is invalidated first.
+    #[inline]
     pub fn lookup_cached(
         &self,
         cache: &mut FlowCache,
@@ -781,6 +786,7 @@ impl FlowCache {
         (hash as usize & self.set_mask) * 2
     }
 
+    #[inline]
     fn get(&self, hash: u64, key: &Packed) -> Option<Option<(usize, ClassifierAction)>> {
         let base = self.set(hash);
         self.slots[base..base + 2]
@@ -789,6 +795,7 @@ impl FlowCache {
             .map(|s| s.result)
     }
 
+    #[inline]
     fn insert(&mut self, hash: u64, key: Packed, result: Option<(usize, ClassifierAction)>) {
         let base = self.set(hash);
         let slot = CacheSlot {

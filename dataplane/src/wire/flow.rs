@@ -131,6 +131,7 @@ impl FlowKey {
     ///
     /// Errors: [`Error::Unsupported`] for other ethertypes; the IP view's `new_checked` errors;
     /// [`Error::Truncated`] if a TCP or UDP payload (first fragment) is shorter than the ports.
+    #[inline]
     pub fn extract(l3: &[u8], ethertype: EtherType) -> Result<FlowKey> {
         match ethertype {
             EtherType::Ipv4 => {
@@ -197,6 +198,7 @@ impl FlowKey {
         }
     }
 
+    #[inline]
     fn hash_endpoints(&self, a: (&[u8; 16], u16), b: (&[u8; 16], u16)) -> u32 {
         let (a_hi, a_lo) = addr_words(a.0);
         let (b_hi, b_lo) = addr_words(b.0);
@@ -216,12 +218,14 @@ impl FlowKey {
     }
 
     /// A directional hash: `k.hash()` and `k.reversed().hash()` usually differ.
+    #[inline]
     pub fn hash(&self) -> u32 {
         self.hash_endpoints((&self.src, self.src_port), (&self.dst, self.dst_port))
     }
 
     /// A symmetric hash: `k.symmetric_hash() == k.reversed().symmetric_hash()`. The endpoints
     /// (address, port) are put in order before hashing.
+    #[inline]
     pub fn symmetric_hash(&self) -> u32 {
         let a = (&self.src, self.src_port);
         let b = (&self.dst, self.dst_port);
@@ -233,6 +237,7 @@ impl FlowKey {
     }
 
     /// An ECMP entropy source port in 49152..=65535 derived from [`hash`](Self::hash).
+    #[inline]
     pub fn entropy_port(&self) -> u16 {
         ENTROPY_PORT_BASE | (self.hash() as u16 & 0x3fff)
     }

@@ -129,6 +129,7 @@ pub mod checksum {
     use super::ipv6::Address as Ipv6Address;
 
     /// Folds a wide accumulator into a 16-bit ones' complement sum (end-around carry).
+    #[inline]
     fn fold(mut sum: u64) -> u16 {
         while sum > 0xffff {
             sum = (sum & 0xffff) + (sum >> 16);
@@ -138,6 +139,7 @@ pub mod checksum {
 
     /// The ones' complement sum of `data` taken as big-endian 16-bit words, folded to 16 bits.
     /// An odd trailing byte is padded with a zero byte.
+    #[inline]
     pub fn data(data: &[u8]) -> u16 {
         let mut acc: u64 = 0;
         let mut chunks = data.chunks_exact(8);
@@ -159,6 +161,7 @@ pub mod checksum {
     }
 
     /// The ones' complement sum of several partial sums.
+    #[inline]
     pub fn combine(sums: &[u16]) -> u16 {
         fold(sums.iter().map(|&s| u64::from(s)).sum())
     }
@@ -169,6 +172,7 @@ pub mod checksum {
     }
 
     /// The Internet checksum of `data`: the complement of its ones' complement sum.
+    #[inline]
     pub fn internet_checksum(data: &[u8]) -> u16 {
         finish(self::data(data))
     }
