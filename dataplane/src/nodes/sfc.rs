@@ -51,7 +51,25 @@ impl std::hash::Hasher for SffKeyHasher {
     }
 }
 
-type SffMap = HashMap<u32, Hop, std::hash::BuildHasherDefault<SffKeyHasher>>;
+/// SPI → index of the path's hop table.
+type SffMap = HashMap<u32, usize, std::hash::BuildHasherDefault<SffKeyHasher>>;
+
+/// A path's next hops by SI: `index[si]` is 0 for none, else 1 + the hop's place in `hops`.
+#[derive(Debug)]
+struct HopTable {
+    index: Box<[u8; 256]>,
+    hops: Vec<Hop>,
+}
+
+impl HopTable {
+    #[inline]
+    fn get(&self, si: u8) -> Option<Hop> {
+        match self.index[usize::from(si)] {
+            0 => None,
+            i => Some(self.hops[usize::from(i) - 1]),
+        }
+    }
+}
 
 /// What happens to a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +178,7 @@ pub struct SfcTables {
     exits: Vec<Exit>,
     paths: Vec<PathRt>,
     sff: SffMap,
+    hop_tables: Vec<HopTable>,
     classifier: Classifier,
     rule_actions: Vec<RuleAction>,
     unmatched: Option<usize>,
@@ -177,10 +196,6 @@ pub struct SfcState {
     /// One flow cache per SF (used by firewalls only; tiny for the others).
     sf_caches: Vec<FlowCache>,
     proxy: ProxyTable,
-}
-
-fn sff_key(spi: u32, si: u8) -> u32 {
-    (spi << 8) | u32::from(si)
 }
 
 fn mac(m: crate::wire::EthernetAddress) -> [u8; 6] {
@@ -362,6 +377,7 @@ impl SfcTables {
 
         let mut paths = Vec::new();
         let mut sff = SffMap::default();
+        let mut hop_tables: Vec<HopTable> = Vec::new();
         for path in &p.paths {
             let metadata = if path.tlvs.is_empty() {
                 let mut ctx = [0u8; 16];
@@ -400,6 +416,10 @@ impl SfcTables {
             let mut hdr = vec![0u8; repr.header_len()];
             repr.emit(&mut nsh::Packet::new_unchecked(&mut hdr[..]));
             paths.push(PathRt { nsh: hdr });
+            let mut table = HopTable {
+                index: Box::new([0; 256]),
+                hops: Vec::new(),
+            };
             for h in &path.hops {
                 let hop = match (&h.sf, &h.sff, &h.end) {
                     (Some(s), None, None) => Hop::Sf(sf_index(s)?),
@@ -412,8 +432,12 @@ impl SfcTables {
                         ))
                     }
                 };
-                sff.insert(sff_key(path.spi, h.si), hop);
+                table.hops.push(hop);
+                // Validated: at most one hop per SI, so at most 255 hops.
+                table.index[usize::from(h.si)] = table.hops.len() as u8;
             }
+            sff.insert(path.spi, hop_tables.len());
+            hop_tables.push(table);
         }
 
         // Classifier rules, plus the reverse rule of each rule whose path names a reverse path:
@@ -484,6 +508,7 @@ impl SfcTables {
             exits,
             paths,
             sff,
+            hop_tables,
             classifier,
             rule_actions,
             unmatched,
@@ -557,9 +582,12 @@ impl SfcTables {
     /// For IPv4 addressed to one of our VTEPs: the offset of the VXLAN-GPE header.
     #[inline]
     fn ipv4_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<(usize, u16)>, DropReason> {
+        if self.vteps.is_empty() {
+            return Ok(None);
+        }
         let ip = ipv4::Packet::new_checked(&data[at..]).map_err(|_| DropReason::Ipv4Malformed)?;
         let dst = IpAddr::from(ip.dst_addr().0);
-        if self.vteps.is_empty() || !self.is_vtep(dst) {
+        if !self.is_vtep(dst) {
             return Ok(None);
         }
         if !ip.verify_checksum() {
@@ -577,9 +605,12 @@ impl SfcTables {
 
     #[inline]
     fn ipv6_to_vtep(&self, data: &[u8], at: usize) -> Result<Option<(usize, u16)>, DropReason> {
+        if self.vteps.is_empty() {
+            return Ok(None);
+        }
         let ip = ipv6::Packet::new_checked(&data[at..]).map_err(|_| DropReason::Ipv6Malformed)?;
         let dst = IpAddr::from(ip.dst_addr().0);
-        if self.vteps.is_empty() || !self.is_vtep(dst) {
+        if !self.is_vtep(dst) {
             return Ok(None);
         }
         if ip.next_header() != IpProtocol::Udp {
@@ -706,7 +737,10 @@ impl SfcTables {
         mut flow: Option<Option<FlowKey>>,
         entropy: Option<u16>,
     ) -> Verdict {
-        // SI strictly decreases on every built-in hop, so this ends within 255 rounds.
+        // One hash lookup per packet (SPI → the path's hops); built-in hops keep the SPI and
+        // only move SI, so the next lookups index the same table. SI strictly decreases on every
+        // built-in hop, so this ends within 255 rounds.
+        let mut table: Option<(u32, &HopTable)> = None;
         for _ in 0..256 {
             let data = pkt.data();
             let h = nsh::Packet::new_unchecked(data);
@@ -714,7 +748,17 @@ impl SfcTables {
             if si == 0 {
                 return Verdict::Drop(DropReason::NshSiZero);
             }
-            let Some(&hop) = self.sff.get(&sff_key(spi, si)) else {
+            let hops = match table {
+                Some((s, t)) if s == spi => t,
+                _ => match self.sff.get(&spi) {
+                    Some(&i) => {
+                        table = Some((spi, &self.hop_tables[i]));
+                        &self.hop_tables[i]
+                    }
+                    None => return Verdict::Drop(DropReason::NshUnknownPath),
+                },
+            };
+            let Some(hop) = hops.get(si) else {
                 return Verdict::Drop(DropReason::NshUnknownPath);
             };
             match hop {

@@ -197,7 +197,7 @@ pub struct L2Info {
 ///
 /// Errors: [`Error::Truncated`] if the frame ends inside the header or a tag,
 /// [`Error::TooManyVlans`] on a third tag. `l3_offset <= frame.len()` on success.
-#[inline]
+#[inline(always)]
 pub fn l2_parse(frame: &[u8]) -> Result<L2Info> {
     let eth = ethernet::Frame::new_checked(frame)?;
     let mut info = L2Info {
