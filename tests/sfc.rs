@@ -459,3 +459,52 @@ fn malformed_corpus_is_dropped_by_reason_and_good_traffic_passes() {
     assert_eq!(counter(&summary, &["workers", "w0", "rx_packets"]), 82);
     assert_eq!(counter(&summary, &["mempools", "0", "free"]), 8191);
 }
+
+#[test]
+fn oam_packets_go_to_the_slow_path_never_forwarded() {
+    let dir = scratch("sfc-oam");
+    let (scapy_in, input, output) = (
+        dir.path().join("scapy.pcap"),
+        dir.path().join("in.pcap"),
+        dir.path().join("out.pcap"),
+    );
+    sfc_traffic(&[
+        "vxlan-nsh",
+        scapy_in.to_str().unwrap(),
+        "--spi",
+        "100",
+        "--si",
+        "255",
+        "--flows",
+        "4",
+        "--per-flow",
+        "5",
+    ]);
+    // Every fourth frame gets the NSH O bit (byte 0 of NSH, 0x20; NSH starts at 50).
+    let mut frames = read_pcap(&scapy_in);
+    for f in frames.iter_mut().step_by(4) {
+        f[50] |= 0x20;
+    }
+    qdp::traffic::write_pcap(&input, &frames).unwrap();
+    let body = format!(
+        "{VTEP}\n[[paths]]\nname = \"p100\"\nspi = 100\nhops = [{{ si = 255, sff = \"sff3\" }}]\n"
+    );
+    let (out, summary) = qdp_run(
+        dir.path(),
+        &one_port("t-sfc-oam", &input, &output, &body),
+        1.5,
+    );
+    assert_success(&out);
+    assert_eq!(counter(&summary, &["slow_path", "nsh-oam"]), 5);
+    assert_eq!(counter(&summary, &["workers", "w0", "slow_path"]), 5);
+    assert_eq!(counter(&summary, &["workers", "w0", "tx_packets"]), 15);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("slow path: NSH OAM packet: SPI 100 SI 255"),
+        "{stderr}"
+    );
+    let oam = tshark_fields(&output, &["nsh.Obit"]);
+    assert_eq!(oam.len(), 15);
+    assert!(oam.iter().all(|o| o == "0" || o == "False"), "{oam:?}");
+    assert_eq!(counter(&summary, &["mempools", "0", "free"]), 8191);
+}

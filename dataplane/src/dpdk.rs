@@ -488,6 +488,34 @@ impl PortId {
     }
 }
 
+/// One mbuf owned outside a burst, e.g. on its way to the slow path. Dropping it frees it.
+#[derive(Debug)]
+pub struct OwnedMbuf(NonNull<sys::rte_mbuf>);
+
+// SAFETY: the mbuf is exclusively owned; DPDK allows reading and freeing an mbuf on any thread.
+unsafe impl Send for OwnedMbuf {}
+
+impl OwnedMbuf {
+    /// The packet's bytes (first and only segment).
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: an owned, valid single-segment mbuf; buf_addr + data_off .. + data_len lies in its data room.
+        unsafe {
+            let m = self.0.as_ref();
+            std::slice::from_raw_parts(
+                (m.buf_addr as *const u8).add(m.data_off as usize),
+                m.data_len as usize,
+            )
+        }
+    }
+}
+
+impl Drop for OwnedMbuf {
+    fn drop(&mut self) {
+        // SAFETY: we own the mbuf and nobody else refers to it.
+        unsafe { sys::_rte_pktmbuf_free(self.0.as_ptr()) }
+    }
+}
+
 /// The outcome of [`Burst::tx`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TxResult {
@@ -653,6 +681,14 @@ impl Burst {
         to.mbufs[to.len] = self.mbufs[i];
         to.len += 1;
         self.mbufs[i] = std::ptr::null_mut();
+    }
+
+    /// Takes packet `i` out of the burst (its slot is closed by [`Burst::clear_moved`]).
+    #[inline]
+    pub fn take(&mut self, i: usize) -> OwnedMbuf {
+        assert!(i < self.len);
+        let m = std::mem::replace(&mut self.mbufs[i], std::ptr::null_mut());
+        OwnedMbuf(NonNull::new(m).expect("a packet in the burst"))
     }
 
     /// Forgets the slots whose packets were moved away, freeing any packet still present.

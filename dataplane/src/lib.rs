@@ -10,6 +10,7 @@ pub mod config;
 pub mod dpdk;
 pub mod nodes;
 pub mod runtime;
+pub mod slowpath;
 pub mod stats;
 pub mod tables;
 pub mod traffic;

@@ -14,6 +14,7 @@ use crate::dpdk::{
 };
 use crate::nodes::sfc::SfcTables;
 use crate::nodes::xconnect::XconnectDirection;
+use crate::slowpath::{SlowPath, SlowReason};
 use crate::stats::{DropReason, WorkerCounters, WorkerSnapshot};
 use crate::traffic;
 use crate::worker::{self, RxAction, RxAssignment, WorkerPlan};
@@ -152,6 +153,8 @@ pub struct Summary {
     pub mempools: Vec<(SocketId, u32, u32)>,
     /// Packets each service function handled.
     pub sfs: Vec<(String, u64)>,
+    /// Packets the slow path handled, by reason.
+    pub slow_path: Vec<(String, u64)>,
 }
 
 impl Summary {
@@ -183,7 +186,7 @@ impl Summary {
                     n.clone(),
                     serde_json::json!({
                         "rx_packets": s.rx_packets, "rx_bytes": s.rx_bytes,
-                        "tx_packets": s.tx_packets, "tx_bytes": s.tx_bytes,
+                        "tx_packets": s.tx_packets, "tx_bytes": s.tx_bytes, "slow_path": s.slow_path,
                         "polls": s.polls, "empty_polls": s.empty_polls, "drops": drops,
                     }),
                 )
@@ -204,9 +207,14 @@ impl Summary {
             .iter()
             .map(|(n, v)| (n.clone(), serde_json::json!({ "packets": v })))
             .collect();
+        let slow: serde_json::Map<String, serde_json::Value> = self
+            .slow_path
+            .iter()
+            .map(|(n, v)| (n.clone(), (*v).into()))
+            .collect();
         serde_json::json!({
             "seconds": self.seconds, "ports": ports, "workers": workers, "mempools": mempools,
-            "sfs": sfs,
+            "sfs": sfs, "slow_path": slow,
         })
     }
 }
@@ -348,6 +356,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         None
     };
     let sf_names = sfc.as_ref().map(|t| t.sf_names()).unwrap_or_default();
+    let mut slow_path = SlowPath::new(1024);
     let mut plans = Vec::new();
     for (wi, w) in p.workers.iter().enumerate() {
         let lcore = worker_lcores[wi];
@@ -377,6 +386,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             idle_polls: w.idle_polls,
             sleep_us: w.sleep_us,
             sfc: sfc.clone(),
+            slow_path: slow_path.queue(),
         });
     }
 
@@ -479,6 +489,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             }
         }
         std::thread::sleep(Duration::from_millis(20));
+        slow_path.drain();
         if !interval.is_zero() && Instant::now() >= next_line {
             next_line += interval;
             let now = Instant::now();
@@ -510,6 +521,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             failed.push(p.workers[wi].name.clone());
         }
     }
+    slow_path.drain();
     let seconds = t0.elapsed().as_secs_f64();
     let mut summary = Summary {
         seconds,
@@ -524,6 +536,10 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             .map(|(w, c)| (w.name.clone(), c.snapshot()))
             .collect(),
         mempools: Vec::new(),
+        slow_path: SlowReason::ALL
+            .iter()
+            .map(|r| (r.name().to_string(), slow_path.counts[*r as usize]))
+            .collect(),
         sfs: sf_names
             .iter()
             .enumerate()
@@ -699,6 +715,9 @@ fn print_summary(s: &Summary) {
             busy,
             drops.join(" ")
         );
+    }
+    for (reason, packets) in s.slow_path.iter().filter(|(_, n)| *n > 0) {
+        println!("slow path {reason}: {packets} packets");
     }
     for (name, packets) in &s.sfs {
         println!("sf {name}: {packets} packets");

@@ -70,8 +70,8 @@ drop_reasons! {
     NshBadMdType => "nsh-bad-md-type",
     /// An MD type 2 TLV running past the NSH header.
     NshTlvOverrun => "nsh-tlv-overrun",
-    /// NSH with the O bit (OAM): counted, never forwarded.
-    NshOam => "nsh-oam",
+    /// A packet for the slow path (NSH OAM) found its queue full.
+    SlowPathFull => "slow-path-full",
     /// NSH TTL reached 0.
     NshTtlExpired => "nsh-ttl-expired",
     /// NSH SI 0.
@@ -105,6 +105,8 @@ pub struct WorkerSnapshot {
     pub rx_bytes: u64,
     pub tx_packets: u64,
     pub tx_bytes: u64,
+    /// Packets handed to the slow path.
+    pub slow_path: u64,
     pub polls: u64,
     pub empty_polls: u64,
     pub drops: [u64; DropReason::COUNT],
@@ -134,6 +136,7 @@ impl WorkerSnapshot {
             rx_bytes: self.rx_bytes.wrapping_sub(earlier.rx_bytes),
             tx_packets: self.tx_packets.wrapping_sub(earlier.tx_packets),
             tx_bytes: self.tx_bytes.wrapping_sub(earlier.tx_bytes),
+            slow_path: self.slow_path.wrapping_sub(earlier.slow_path),
             polls: self.polls.wrapping_sub(earlier.polls),
             empty_polls: self.empty_polls.wrapping_sub(earlier.empty_polls),
             drops: [0; DropReason::COUNT],
@@ -150,6 +153,7 @@ impl WorkerSnapshot {
         self.rx_bytes += o.rx_bytes;
         self.tx_packets += o.tx_packets;
         self.tx_bytes += o.tx_bytes;
+        self.slow_path += o.slow_path;
         self.polls += o.polls;
         self.empty_polls += o.empty_polls;
         for i in 0..DropReason::COUNT {
@@ -166,6 +170,7 @@ pub struct WorkerCounters {
     rx_bytes: AtomicU64,
     tx_packets: AtomicU64,
     tx_bytes: AtomicU64,
+    slow_path: AtomicU64,
     polls: AtomicU64,
     empty_polls: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
@@ -179,6 +184,7 @@ impl WorkerCounters {
         self.rx_bytes.store(s.rx_bytes, Relaxed);
         self.tx_packets.store(s.tx_packets, Relaxed);
         self.tx_bytes.store(s.tx_bytes, Relaxed);
+        self.slow_path.store(s.slow_path, Relaxed);
         self.polls.store(s.polls, Relaxed);
         self.empty_polls.store(s.empty_polls, Relaxed);
         for (a, v) in self.drops.iter().zip(s.drops.iter()) {
@@ -193,6 +199,7 @@ impl WorkerCounters {
             rx_bytes: self.rx_bytes.load(Relaxed),
             tx_packets: self.tx_packets.load(Relaxed),
             tx_bytes: self.tx_bytes.load(Relaxed),
+            slow_path: self.slow_path.load(Relaxed),
             polls: self.polls.load(Relaxed),
             empty_polls: self.empty_polls.load(Relaxed),
             drops: [0; DropReason::COUNT],

@@ -9,6 +9,7 @@ use crate::config::{IdleMode, MAX_BURST};
 use crate::dpdk::{Burst, PortId, QueueId};
 use crate::nodes::sfc::{SfcTables, Verdict};
 use crate::nodes::xconnect::{rewrite_macs, XconnectDirection};
+use crate::slowpath::{SlowPacket, SlowQueue};
 use crate::stats::{DropReason, WorkerCounters, WorkerSnapshot};
 use crate::wire::ethernet::HEADER_LEN as ETHERNET_HEADER_LEN;
 
@@ -47,6 +48,8 @@ pub struct WorkerPlan {
     pub sleep_us: u32,
     /// The SFC tables, when the pipeline chains service functions.
     pub sfc: Option<Arc<SfcTables>>,
+    /// Where packets for the slow path go.
+    pub slow_path: Arc<SlowQueue>,
 }
 
 /// Runs the poll loop until `stop` is set, publishing its counters (and the packets each SF
@@ -129,6 +132,14 @@ pub fn run(
                                 touched |= 1 << p;
                             }
                             Verdict::Drop(r) => local.drops[r as usize] += 1,
+                            Verdict::SlowPath(reason) => {
+                                let mbuf = burst.take(i);
+                                // Never waits: a full queue drops (the packet is freed here).
+                                match plan.slow_path.push(SlowPacket { reason, mbuf }) {
+                                    Ok(()) => local.slow_path += 1,
+                                    Err(_) => local.drops[DropReason::SlowPathFull as usize] += 1,
+                                }
+                            }
                         }
                     }
                     // Frees what was dropped.

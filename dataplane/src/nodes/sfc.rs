@@ -5,9 +5,9 @@
 //! - **ethernet input** demultiplexes: frames back from a proxied SF (by port and VLAN), NSH over
 //!   Ethernet (0x894F), VXLAN-GPE (UDP 4790) addressed to one of our VTEPs, or plain traffic for the
 //!   classifier.
-//! - **SFF ingress** (RFC 8300 §2.2, §2.3): the NSH header is checked; O-bit (OAM) packets are counted
-//!   and never forwarded (no OAM responder yet); TTL is decremented before the lookup and what
-//!   reaches 0 is dropped; SI 0 is dropped.
+//! - **SFF ingress** (RFC 8300 §2.2, §2.3): the NSH header is checked; O-bit (OAM) packets go to
+//!   the slow path, never forwarded; TTL is decremented before the lookup and what reaches 0 is
+//!   dropped; SI 0 is dropped.
 //! - **SFF forwarding**: (SPI, SI) → an SF (built in, NSH-aware behind a neighbour, behind the
 //!   proxy, or a group of instances picked by a symmetric hash of the inner 5-tuple), a remote SFF
 //!   (VXLAN-GPE or NSH over Ethernet), or the end of the chain (NSH popped, the inner packet sent
@@ -24,6 +24,7 @@ use std::net::IpAddr;
 
 use crate::config::{parse_hex, parse_prefix, Pipeline, RuleConfig, SfKind};
 use crate::nodes::packet::PacketBuf;
+use crate::slowpath::SlowReason;
 use crate::stats::DropReason;
 use crate::tables::classifier::{
     Classifier, ClassifierAction, ClassifierRule, FlowCache, IpPrefix, MatchKey, PortRange,
@@ -78,6 +79,8 @@ pub enum Verdict {
     Tx(usize),
     /// Drop it, counted under this reason.
     Drop(DropReason),
+    /// Hand it to the slow path (it starts at the header concerned).
+    SlowPath(SlowReason),
 }
 
 /// Largest NSH header the proxy keeps per flow.
@@ -675,7 +678,7 @@ impl SfcTables {
             return Verdict::Drop(DropReason::NshBadMdType);
         }
         if h.o_bit() {
-            return Verdict::Drop(DropReason::NshOam);
+            return Verdict::SlowPath(SlowReason::NshOam);
         }
         if h.ttl() <= 1 {
             return Verdict::Drop(DropReason::NshTtlExpired);
@@ -1438,7 +1441,7 @@ hops = [{ si = 2, sf = "c" }, { si = 1, end = "x" }]
         );
         assert_eq!(
             run(&mut st, nsh_frame(9, 2, true)),
-            Verdict::Drop(DropReason::NshOam)
+            Verdict::SlowPath(SlowReason::NshOam)
         );
         assert_eq!(
             run(&mut st, nsh_frame(9, 3, false)),

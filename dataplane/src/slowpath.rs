@@ -1,0 +1,93 @@
+//! The slow path: packets the fast path must not forward blindly (NSH OAM, RFC 8300 §2.2's O bit)
+//! are handed by the workers, through a lock-free bounded queue, to the main thread, which counts
+//! them, logs the first few and frees them. A full queue drops the packet, counted as
+//! `slow-path-full`; the fast path never waits for the slow one.
+
+use std::sync::Arc;
+
+use crossbeam::queue::ArrayQueue;
+
+use crate::dpdk::OwnedMbuf;
+use crate::wire::nsh;
+
+/// Why a packet went to the slow path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SlowReason {
+    /// NSH with the O bit set (OAM).
+    NshOam = 0,
+}
+
+impl SlowReason {
+    pub const COUNT: usize = 1;
+    pub const ALL: [SlowReason; Self::COUNT] = [SlowReason::NshOam];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SlowReason::NshOam => "nsh-oam",
+        }
+    }
+}
+
+/// A packet on its way to the slow path; it starts at the header the reason concerns.
+#[derive(Debug)]
+pub struct SlowPacket {
+    pub reason: SlowReason,
+    pub mbuf: OwnedMbuf,
+}
+
+/// The queue from the workers to the main thread.
+pub type SlowQueue = ArrayQueue<SlowPacket>;
+
+/// Packets the main thread logs per reason before it only counts.
+const LOG_FIRST: u64 = 10;
+
+/// The main thread's end of the slow path.
+#[derive(Debug)]
+pub struct SlowPath {
+    queue: Arc<SlowQueue>,
+    /// Packets handled, by reason.
+    pub counts: [u64; SlowReason::COUNT],
+}
+
+impl SlowPath {
+    /// A slow path whose queue holds `capacity` packets.
+    pub fn new(capacity: usize) -> Self {
+        SlowPath {
+            queue: Arc::new(ArrayQueue::new(capacity.max(1))),
+            counts: [0; SlowReason::COUNT],
+        }
+    }
+
+    /// The workers' end.
+    pub fn queue(&self) -> Arc<SlowQueue> {
+        Arc::clone(&self.queue)
+    }
+
+    /// Handles every queued packet.
+    pub fn drain(&mut self) {
+        while let Some(p) = self.queue.pop() {
+            let n = &mut self.counts[p.reason as usize];
+            *n += 1;
+            if *n <= LOG_FIRST {
+                eprintln!("slow path: {}", describe(&p));
+            }
+        }
+    }
+}
+
+/// A one-line description of a slow-path packet.
+pub fn describe(p: &SlowPacket) -> String {
+    match p.reason {
+        SlowReason::NshOam => match nsh::Packet::new_checked(p.mbuf.data()) {
+            Ok(h) => format!(
+                "NSH OAM packet: SPI {} SI {} TTL {}, {} bytes",
+                h.spi(),
+                h.si(),
+                h.ttl(),
+                p.mbuf.data().len()
+            ),
+            Err(e) => format!("NSH OAM packet ({e})"),
+        },
+    }
+}
