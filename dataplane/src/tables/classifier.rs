@@ -363,8 +363,23 @@ impl fmt::Display for RuleField {
 /// `in_port << 32 | vlan_present << 16 | vlan`, and
 /// `family << 40 | protocol << 32 | src_port << 16 | dst_port`. Packing is injective, so equal
 /// packed keys are equal [`MatchKey`]s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Eq, Default)]
 struct Packed([u64; 6]);
+
+impl PartialEq for Packed {
+    /// Word by word without branches (the derived comparison calls memcmp).
+    #[inline]
+    fn eq(&self, other: &Packed) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        ((a[0] ^ b[0])
+            | (a[1] ^ b[1])
+            | (a[2] ^ b[2])
+            | (a[3] ^ b[3])
+            | (a[4] ^ b[4])
+            | (a[5] ^ b[5]))
+            == 0
+    }
+}
 
 const IN_PORT_SHIFT: u32 = 32;
 const VLAN_PRESENT: u64 = 1 << 16;
@@ -406,16 +421,15 @@ impl Packed {
         Packed(out)
     }
 
-    /// A multiply-xorshift hash over the six words with the MurmurHash3 finalizer; fixed, so
-    /// fast and deterministic, not collision resistant.
+    /// A fixed, fast, deterministic hash (not collision resistant): the six words are mixed in
+    /// three independent multiplies, folded, and finished with the MurmurHash3 finalizer.
     #[inline]
     fn hash64(&self) -> u64 {
-        const MUL: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut h = MUL;
-        for w in self.0 {
-            h = (h ^ w).wrapping_mul(MUL);
-            h ^= h >> 29;
-        }
+        let w = &self.0;
+        let a = (w[0] ^ w[3].rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let b = (w[1] ^ w[4].rotate_left(17)).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+        let c = (w[2] ^ w[5].rotate_left(43)).wrapping_mul(0x1656_67b1_9e37_79f9);
+        let mut h = a ^ b.rotate_left(21) ^ c.rotate_left(42);
         h ^= h >> 33;
         h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 33;

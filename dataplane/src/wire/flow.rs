@@ -72,10 +72,11 @@ fn addr_words(addr: &[u8; 16]) -> (u64, u64) {
     (u64::from_be_bytes(hi), u64::from_be_bytes(lo))
 }
 
+#[inline]
 fn v4_bytes(addr: Ipv4Address) -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    bytes[..4].copy_from_slice(addr.as_bytes());
-    bytes
+    // Built in a register and stored whole: a later 16-byte load of the key then forwards from
+    // one store instead of stalling on two.
+    ((u128::from(u32::from_be_bytes(*addr.as_bytes()))) << 96).to_be_bytes()
 }
 
 /// Reads the two ports at the start of a TCP or UDP header.
