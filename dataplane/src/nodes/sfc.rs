@@ -63,7 +63,7 @@ struct HopTable {
 }
 
 impl HopTable {
-    #[inline]
+    #[inline(always)]
     fn get(&self, si: u8) -> Option<Hop> {
         match self.index[usize::from(si)] {
             0 => None,
@@ -99,18 +99,58 @@ const ETHERTYPE_VLAN: [u8; 2] = [0x81, 0x00];
 enum Transport {
     /// NSH directly over Ethernet.
     Ethernet,
-    /// VXLAN-GPE over IPv4.
-    Gpe4 {
-        src: [u8; 4],
-        dst: [u8; 4],
-        vni: u32,
-    },
+    /// VXLAN-GPE over IPv4: the outer headers, ready to copy.
+    Gpe4(Gpe4Header),
     /// VXLAN-GPE over IPv6.
     Gpe6 {
         src: [u8; 16],
         dst: [u8; 16],
         vni: u32,
     },
+}
+
+/// The outer Ethernet, IPv4, UDP and VXLAN-GPE headers toward one neighbour, with the fields that
+/// vary per packet (IPv4 total length and checksum, UDP source port and length) left zero, and the
+/// ones' complement sum of the IPv4 header as it stands, so that a packet's header checksum is one
+/// addition away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Gpe4Header {
+    bytes: [u8; GPE4_LEN],
+    ip_sum: u16,
+}
+
+impl Gpe4Header {
+    fn new(dst_mac: [u8; 6], src_mac: [u8; 6], src: [u8; 4], dst: [u8; 4], vni: u32) -> Self {
+        let mut bytes = [0u8; GPE4_LEN];
+        bytes[0..6].copy_from_slice(&dst_mac);
+        bytes[6..12].copy_from_slice(&src_mac);
+        bytes[12..14].copy_from_slice(&ETHERTYPE_IPV4);
+        let ip = &mut bytes[ETH_LEN..ETH_LEN + 20];
+        ip[0] = 0x45;
+        ip[6..8].copy_from_slice(&[0x40, 0]); // don't fragment
+        ip[8] = 64;
+        ip[9] = 17;
+        ip[12..16].copy_from_slice(&src);
+        ip[16..20].copy_from_slice(&dst);
+        let ip_sum = checksum::data(ip);
+        SfcTables::write_udp_gpe(&mut bytes[ETH_LEN + 20..], 0, 0, vni);
+        Gpe4Header { bytes, ip_sum }
+    }
+
+    /// Writes the headers over `d[..GPE4_LEN]` for a packet of `d.len()` bytes in all.
+    #[inline(always)]
+    fn write(&self, d: &mut [u8], sport: u16) {
+        let ip_len = (d.len() - ETH_LEN) as u16;
+        let Some(h) = d.first_chunk_mut::<GPE4_LEN>() else {
+            return;
+        };
+        *h = self.bytes;
+        h[16..18].copy_from_slice(&ip_len.to_be_bytes());
+        let c = checksum::finish(checksum::combine(&[self.ip_sum, ip_len]));
+        h[24..26].copy_from_slice(&c.to_be_bytes());
+        h[34..36].copy_from_slice(&sport.to_be_bytes());
+        h[38..40].copy_from_slice(&(ip_len - 20).to_be_bytes());
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +228,11 @@ pub struct SfcTables {
     proxies: HashMap<(usize, Option<u16>), usize>,
     flow_cache: usize,
     proxy_flows: usize,
+    /// Our IPv4 VTEP addresses, as read from a packet (network order in a `u32`).
+    vtep4: Vec<u32>,
+    /// One bit per pipeline port whose untagged frames no proxy claims: where the transit fast
+    /// path may look.
+    fast_ports: u64,
 }
 
 /// A worker's mutable SFC state.
@@ -199,6 +244,9 @@ pub struct SfcState {
     /// One flow cache per SF (used by firewalls only; tiny for the others).
     sf_caches: Vec<FlowCache>,
     proxy: ProxyTable,
+    /// The last SPI the SFF looked up and its hop table (`u32::MAX`: none; SPIs have 24 bits).
+    last_spi: u32,
+    last_table: usize,
 }
 
 fn mac(m: crate::wire::EthernetAddress) -> [u8; 6] {
@@ -275,11 +323,13 @@ impl SfcTables {
             let transport = match n.address {
                 None => Transport::Ethernet,
                 Some(IpAddr::V4(dst)) => match vtep(true).map(|v| v.address) {
-                    Some(IpAddr::V4(src)) => Transport::Gpe4 {
-                        src: src.octets(),
-                        dst: dst.octets(),
-                        vni: n.vni,
-                    },
+                    Some(IpAddr::V4(src)) => Transport::Gpe4(Gpe4Header::new(
+                        mac(n.mac),
+                        src_mac,
+                        src.octets(),
+                        dst.octets(),
+                        n.vni,
+                    )),
                     _ => return Err(format!("neighbor '{}' has no IPv4 VTEP", n.name)),
                 },
                 Some(IpAddr::V6(dst)) => match vtep(false).map(|v| v.address) {
@@ -504,8 +554,20 @@ impl SfcTables {
             "drop" => None,
             e => Some(exit(e)?),
         };
+        let vtep4 = vteps
+            .iter()
+            .filter_map(|(_, a)| match a {
+                IpAddr::V4(v4) => Some(u32::from_ne_bytes(v4.octets())),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let fast_ports = (0..p.ports.len().min(64))
+            .filter(|i| !proxies.contains_key(&(*i, None)))
+            .fold(0u64, |m, i| m | 1 << i);
         Ok(SfcTables {
             vteps,
+            vtep4,
+            fast_ports,
             neighbors,
             sfs,
             exits,
@@ -535,6 +597,8 @@ impl SfcTables {
                 })
                 .collect(),
             proxy: ProxyTable::new(self.proxy_flows),
+            last_spi: u32::MAX,
+            last_table: 0,
         }
     }
 
@@ -546,6 +610,101 @@ impl SfcTables {
     /// Runs one packet that arrived on `in_port` through ethernet input and everything after it.
     #[inline]
     pub fn process<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P, in_port: usize) -> Verdict {
+        match self.transit_fast(st, pkt.data_mut(), in_port) {
+            Some(v) => v,
+            None => self.process_general(st, pkt, in_port),
+        }
+    }
+
+    /// The SFF transit fast path: an untagged IPv4 (no options) VXLAN-GPE + NSH packet to one of
+    /// our VTEPs whose next hop is a remote SFF or SF reached over VXLAN-GPE/IPv4 is forwarded by
+    /// rewriting its outer headers in place (no pop and push). It checks what the general path
+    /// checks and writes the same bytes; anything else (or anything the general path would drop,
+    /// count or hand to the slow path) returns `None` with the packet untouched.
+    #[inline(always)]
+    fn transit_fast(&self, st: &mut SfcState, d: &mut [u8], in_port: usize) -> Option<Verdict> {
+        if self.fast_ports & 1u64.checked_shl(in_port as u32)? == 0 {
+            return None;
+        }
+        let len = d.len();
+        let (outer, rest) = d.split_first_chunk_mut::<GPE4_LEN>()?;
+        // Ethernet, IPv4 without options, UDP, not a fragment, to one of our VTEPs.
+        if outer[12..14] != ETHERTYPE_IPV4
+            || outer[14] != 0x45
+            || outer[23] != 17
+            || outer[20] & 0x3f != 0
+            || outer[21] != 0
+        {
+            return None;
+        }
+        let dst = u32::from_ne_bytes([outer[30], outer[31], outer[32], outer[33]]);
+        if !self.vtep4.contains(&dst) {
+            return None;
+        }
+        let total_len = usize::from(u16::from_be_bytes([outer[16], outer[17]]));
+        let udp_len = usize::from(u16::from_be_bytes([outer[38], outer[39]]));
+        if total_len > len - ETH_LEN
+            || total_len < 20 + 8
+            || udp_len < 8
+            || udp_len > total_len - 20
+            || outer[36..38] != udp::VXLAN_GPE_PORT.to_be_bytes()
+            || !checksum::ipv4_header_ok(&outer[ETH_LEN..ETH_LEN + 20])
+        {
+            return None;
+        }
+        // VXLAN-GPE version 0, P bit, next protocol NSH.
+        let gpe = vxlan_gpe::Packet::new_unchecked(&outer[ETH_LEN + 28..]);
+        if gpe.version() != 0
+            || !gpe.p_flag()
+            || gpe.next_protocol() != vxlan_gpe::NextProtocol::Nsh
+        {
+            return None;
+        }
+        // NSH version 0, no O bit, TTL > 1, SI > 0; MD type 1 with its fixed length, or MD type 2
+        // with well-formed TLVs.
+        let &[b0, b1, md, _, s0, s1, s2, si] = rest.first_chunk::<8>()?;
+        let ttl = ((b0 & 0x0f) << 2) | (b1 >> 6);
+        if b0 & 0xe0 != 0 || ttl <= 1 || si == 0 {
+            return None;
+        }
+        match md & 0x0f {
+            1 if b1 & 0x3f == 6 && rest.len() >= nsh::MD1_HEADER_LEN => {}
+            2 if nsh::Packet::new_checked(&*rest).is_ok() => {}
+            _ => return None,
+        }
+        let spi = u32::from_be_bytes([0, s0, s1, s2]);
+        let table = if st.last_spi == spi {
+            st.last_table
+        } else {
+            let t = *self.sff.get(&spi)?;
+            st.last_spi = spi;
+            st.last_table = t;
+            t
+        };
+        let Some(Hop::Sff(n)) = self.hop_tables[table].get(si) else {
+            return None;
+        };
+        let nb = &self.neighbors[n];
+        let Transport::Gpe4(hdr) = &nb.transport else {
+            return None;
+        };
+        let ttl = ttl - 1;
+        rest[0] = (b0 & 0xf0) | (ttl >> 2);
+        rest[1] = (ttl << 6) | (b1 & 0x3f);
+        // The previous hop's entropy (outer UDP source port) is kept.
+        let sport = u16::from_be_bytes([outer[34], outer[35]]);
+        hdr.write(d, sport);
+        Some(Verdict::Tx(nb.port))
+    }
+
+    /// Ethernet input and everything after it, for any packet.
+    #[inline]
+    fn process_general<P: PacketBuf>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        in_port: usize,
+    ) -> Verdict {
         let l2 = match l2_parse(pkt.data()) {
             Ok(l2) => l2,
             Err(WireError::TooManyVlans) => return Verdict::Drop(DropReason::VlanStack),
@@ -832,30 +991,12 @@ impl SfcTables {
                 d[6..12].copy_from_slice(&nb.src_mac);
                 d[12..14].copy_from_slice(&ETHERTYPE_NSH);
             }
-            Transport::Gpe4 { src, dst, vni } => {
+            Transport::Gpe4(hdr) => {
                 let sport = Self::entropy(pkt.data(), flow, entropy);
                 if !pkt.prepend(GPE4_LEN) {
                     return Verdict::Drop(DropReason::NoHeadroom);
                 }
-                let d = pkt.data_mut();
-                let ip_len = (d.len() - ETH_LEN) as u16;
-                d[0..6].copy_from_slice(&nb.mac);
-                d[6..12].copy_from_slice(&nb.src_mac);
-                d[12..14].copy_from_slice(&ETHERTYPE_IPV4);
-                let ip = &mut d[ETH_LEN..ETH_LEN + 20];
-                ip[0] = 0x45;
-                ip[1] = 0;
-                ip[2..4].copy_from_slice(&ip_len.to_be_bytes());
-                ip[4..6].copy_from_slice(&[0, 0]);
-                ip[6..8].copy_from_slice(&[0x40, 0]); // don't fragment
-                ip[8] = 64;
-                ip[9] = 17;
-                ip[10..12].copy_from_slice(&[0, 0]);
-                ip[12..16].copy_from_slice(&src);
-                ip[16..20].copy_from_slice(&dst);
-                let c = checksum::internet_checksum(ip);
-                ip[10..12].copy_from_slice(&c.to_be_bytes());
-                Self::write_udp_gpe(&mut d[ETH_LEN + 20..], sport, ip_len - 20, vni);
+                hdr.write(pkt.data_mut(), sport);
             }
             Transport::Gpe6 { src, dst, vni } => {
                 let sport = Self::entropy(pkt.data(), flow, entropy);
@@ -1484,5 +1625,157 @@ path = "p"
             t.process(&mut st, &mut VecPacket::new(&frame(0, false)), 0),
             Verdict::Drop(DropReason::Unmatched)
         );
+    }
+
+    /// The transit fast path forwards exactly what the general path forwards, byte for byte, and
+    /// leaves everything else to it: checked over good frames, every single-byte change of their
+    /// first 100 bytes (with and without a fixed-up IPv4 checksum), truncations and padding.
+    #[test]
+    fn transit_fast_path_matches_the_general_path() {
+        // A classifier that sends flows over VXLAN-GPE to 10.0.0.2, MD1 and MD2.
+        let enc = tables(
+            r#"
+[[vteps]]
+name = "v"
+port = "p1"
+address = "10.0.0.1"
+mac = "02:00:00:00:00:01"
+[[neighbors]]
+name = "sff2"
+port = "p1"
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+[[paths]]
+name = "md1"
+spi = 100
+context = "00112233445566778899aabbccddeeff"
+hops = [{ si = 255, sff = "sff2" }]
+[[paths]]
+name = "md2"
+spi = 101
+tlvs = [{ class = 0x0101, type = 2, value = "0a0b0c" }]
+hops = [{ si = 255, sff = "sff2" }]
+[[paths]]
+name = "local"
+spi = 102
+hops = [{ si = 255, sff = "sff2" }]
+[[classifier]]
+priority = 3
+dst_ports = "9"
+path = "md2"
+[[classifier]]
+priority = 2
+dst_ports = "10"
+path = "local"
+[[classifier]]
+priority = 1
+path = "md1"
+"#,
+        );
+        // The transit SFF: 100 and 101 to the remote SFF 10.0.0.3, 102 through a built-in SF
+        // and then out over Ethernet (both for the general path).
+        let t = tables(
+            r#"
+[[vteps]]
+name = "v"
+port = "p0"
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+[[vteps]]
+name = "v1"
+port = "p1"
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+[[neighbors]]
+name = "sff3"
+port = "p1"
+address = "10.0.0.3"
+mac = "02:00:00:00:00:03"
+vni = 77
+[[neighbors]]
+name = "eth"
+port = "p2"
+mac = "02:00:00:00:00:04"
+[[sfs]]
+name = "c"
+kind = "counter"
+[[paths]]
+name = "a"
+spi = 100
+hops = [{ si = 255, sff = "sff3" }]
+[[paths]]
+name = "b"
+spi = 101
+hops = [{ si = 255, sff = "sff3" }]
+[[paths]]
+name = "c"
+spi = 102
+hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
+"#,
+        );
+        let mut est = enc.new_state();
+        let mut good = Vec::new();
+        for i in 0..6u32 {
+            let mut f = frame(i, false);
+            f[36..38].copy_from_slice(&(8 + (i as u16 % 3)).to_be_bytes());
+            let mut p = VecPacket::new(&f);
+            assert_eq!(enc.process(&mut est, &mut p, 0), Verdict::Tx(1));
+            good.push(p.data().to_vec());
+        }
+        let (mut fast_st, mut slow_st) = (t.new_state(), t.new_state());
+        let mut fast_taken = 0;
+        let mut check = |f: &[u8]| {
+            let mut a = VecPacket::new(f);
+            let mut b = VecPacket::new(f);
+            if t.transit_fast(&mut fast_st, &mut f.to_vec(), 0).is_some() {
+                fast_taken += 1;
+            }
+            let va = t.process(&mut fast_st, &mut a, 0);
+            let vb = t.process_general(&mut slow_st, &mut b, 0);
+            assert_eq!(va, vb, "verdict for {f:02x?}");
+            if matches!(va, Verdict::Tx(_)) {
+                assert_eq!(a.data(), b.data(), "bytes for {f:02x?}");
+            }
+        };
+        for g in &good {
+            check(g);
+            for pos in 0..100.min(g.len()) {
+                for v in [
+                    0u8,
+                    1,
+                    0x40,
+                    0xff,
+                    g[pos] ^ 1,
+                    g[pos] ^ 0x80,
+                    g[pos].wrapping_sub(1),
+                ] {
+                    let mut f = g.clone();
+                    f[pos] = v;
+                    check(&f);
+                    // The same change with a correct IPv4 header checksum.
+                    if (14..34).contains(&pos) {
+                        f[24..26].copy_from_slice(&[0, 0]);
+                        let c = checksum::internet_checksum(&f[14..34]);
+                        f[24..26].copy_from_slice(&c.to_be_bytes());
+                        check(&f);
+                    }
+                }
+            }
+            for cut in 0..g.len() {
+                check(&g[..cut]);
+            }
+            for pad in 1..9 {
+                let mut f = g.clone();
+                f.extend(std::iter::repeat_n(0u8, pad));
+                check(&f);
+            }
+        }
+        // Good frames and their harmless variants took the fast path.
+        assert!(fast_taken > 6 * 20, "fast path taken {fast_taken} times");
+        assert_eq!(fast_st.sf_packets, slow_st.sf_packets);
+        // Beyond the ports it knows, the fast path steps aside.
+        let mut st = t.new_state();
+        assert!(t.transit_fast(&mut st, &mut good[0].clone(), 0).is_some());
+        assert!(t.transit_fast(&mut st, &mut good[0].clone(), 64).is_none());
     }
 }

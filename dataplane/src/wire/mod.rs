@@ -160,6 +160,19 @@ pub mod checksum {
         fold(acc)
     }
 
+    /// Whether an IPv4 header without options (20 bytes; `false` for any other length) has a
+    /// correct checksum. Sums native-order 32-bit words: the ones' complement sum does not depend
+    /// on the byte order, and it is 0xffff exactly when the big-endian one is.
+    #[inline(always)]
+    pub fn ipv4_header_ok(h: &[u8]) -> bool {
+        let Ok(h) = <&[u8; 20]>::try_from(h) else {
+            return false;
+        };
+        let w = |i: usize| u64::from(u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
+        let sum = w(0) + w(4) + w(8) + w(12) + w(16);
+        fold(sum) == 0xffff
+    }
+
     /// The ones' complement sum of several partial sums.
     #[inline]
     pub fn combine(sums: &[u16]) -> u16 {
@@ -241,6 +254,28 @@ pub mod checksum {
                 let (a, b) = bytes.split_at(split);
                 assert_eq!(combine(&[data(a), data(b)]), data(&bytes));
             }
+        }
+
+        #[test]
+        fn ipv4_header_ok_agrees_with_the_big_endian_sum() {
+            let mut seed: u32 = 0x9e37_79b9;
+            let mut next = || {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 24) as u8
+            };
+            for round in 0..5000 {
+                let mut h = [0u8; 20];
+                h.iter_mut().for_each(|b| *b = next());
+                if round % 2 == 0 {
+                    // A correct checksum half of the time.
+                    h[10..12].copy_from_slice(&[0, 0]);
+                    let c = internet_checksum(&h);
+                    h[10..12].copy_from_slice(&c.to_be_bytes());
+                }
+                assert_eq!(ipv4_header_ok(&h), data(&h) == 0xffff, "{h:02x?}");
+            }
+            assert!(!ipv4_header_ok(&[0u8; 20]));
+            assert!(!ipv4_header_ok(&[0xffu8; 24]));
         }
 
         #[test]

@@ -182,6 +182,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Wraps a buffer after [`check_len`](Self::check_len).
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>> {
         let packet = Self::new_unchecked(buffer);
         packet.check_len()?;
@@ -190,6 +191,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Validates the header as described in the [module documentation](self), in this order:
     /// `Truncated`, `BadVersion`, `BadMdType`, `BadLength`, `TlvOverrun`.
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         let len = self.buffer.as_ref().len();
         if len < HEADER_LEN {
@@ -214,6 +216,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Returns the buffer.
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
@@ -224,58 +227,69 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The version (2 bits).
+    #[inline]
     pub fn version(&self) -> u8 {
         (self.ver_ttl_len() >> VERSION_SHIFT) as u8
     }
 
     /// The O (OAM) bit.
+    #[inline]
     pub fn o_bit(&self) -> bool {
         self.ver_ttl_len() & O_BIT != 0
     }
 
     /// The TTL (6 bits).
+    #[inline]
     pub fn ttl(&self) -> u8 {
         ((self.ver_ttl_len() & TTL_MASK) >> TTL_SHIFT) as u8
     }
 
     /// The Length field, in 4-byte words.
+    #[inline]
     pub fn len_words(&self) -> u8 {
         (self.ver_ttl_len() & LEN_MASK) as u8
     }
 
     /// The total header length in bytes (base, service path and context headers).
+    #[inline]
     pub fn header_len(&self) -> usize {
         usize::from(self.len_words()) * 4
     }
 
     /// The MD type.
+    #[inline]
     pub fn md_type(&self) -> MdType {
         MdType::from(self.buffer.as_ref()[field::MD_TYPE] & MD_TYPE_MASK)
     }
 
     /// The protocol of the payload.
+    #[inline]
     pub fn next_protocol(&self) -> NextProtocol {
         NextProtocol::from(self.buffer.as_ref()[field::NEXT_PROTOCOL])
     }
 
     /// The 24-bit Service Path Identifier.
+    #[inline]
     pub fn spi(&self) -> u32 {
         let d = &self.buffer.as_ref()[field::SPI];
         u32::from_be_bytes([0, d[0], d[1], d[2]])
     }
 
     /// The Service Index.
+    #[inline]
     pub fn si(&self) -> u8 {
         self.buffer.as_ref()[field::SI]
     }
 
     /// The context headers: the bytes from offset 8 to the header length.
+    #[inline]
     pub fn context(&self) -> &[u8] {
         &self.buffer.as_ref()[field::CONTEXT..self.header_len()]
     }
 
     /// The 16-byte fixed context of an MD type 1 header; `None` for other MD types (or a
     /// header too short to hold it).
+    #[inline]
     pub fn md1_context(&self) -> Option<&[u8; 16]> {
         if self.md_type() != MdType::Md1 {
             return None;
@@ -289,6 +303,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The MD type 2 context TLVs, in order; empty for other MD types. The iterator stops
     /// (without panicking) at the first TLV that overruns the header, which a checked packet
     /// never has.
+    #[inline]
     pub fn md2_tlvs(&self) -> Md2TlvIter<'_> {
         let data = self.buffer.as_ref();
         let context = match self.md_type() {
@@ -299,6 +314,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The inner packet after the header.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[self.header_len()..]
     }
@@ -310,18 +326,21 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// Sets the version (low 2 bits of `value`).
+    #[inline]
     pub fn set_version(&mut self, value: u8) {
         let raw = (self.ver_ttl_len() & 0x3fff) | (u16::from(value & 0x03) << VERSION_SHIFT);
         self.set_ver_ttl_len(raw);
     }
 
     /// Sets the O bit.
+    #[inline]
     pub fn set_o_bit(&mut self, value: bool) {
         let raw = (self.ver_ttl_len() & !O_BIT) | if value { O_BIT } else { 0 };
         self.set_ver_ttl_len(raw);
     }
 
     /// Sets the TTL (low 6 bits of `value`).
+    #[inline]
     pub fn set_ttl(&mut self, value: u8) {
         let raw = (self.ver_ttl_len() & !TTL_MASK) | ((u16::from(value) << TTL_SHIFT) & TTL_MASK);
         self.set_ver_ttl_len(raw);
@@ -329,6 +348,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Decrements the TTL by one and returns the new value; 0 stays 0. RFC 8300 §2.2: the
     /// caller drops the packet when this returns 0.
+    #[inline]
     pub fn decrement_ttl(&mut self) -> u8 {
         let ttl = self.ttl().saturating_sub(1);
         self.set_ttl(ttl);
@@ -336,39 +356,46 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// Sets the Length field in 4-byte words (low 6 bits of `value`).
+    #[inline]
     pub fn set_len_words(&mut self, value: u8) {
         let raw = (self.ver_ttl_len() & !LEN_MASK) | (u16::from(value) & LEN_MASK);
         self.set_ver_ttl_len(raw);
     }
 
     /// Sets the MD type (low 4 bits); clears the unassigned bits beside it.
+    #[inline]
     pub fn set_md_type(&mut self, value: MdType) {
         self.buffer.as_mut()[field::MD_TYPE] = u8::from(value) & MD_TYPE_MASK;
     }
 
     /// Sets the next protocol.
+    #[inline]
     pub fn set_next_protocol(&mut self, value: NextProtocol) {
         self.buffer.as_mut()[field::NEXT_PROTOCOL] = u8::from(value);
     }
 
     /// Sets the SPI (low 24 bits of `value`).
+    #[inline]
     pub fn set_spi(&mut self, value: u32) {
         let b = (value & SPI_MAX).to_be_bytes();
         self.buffer.as_mut()[field::SPI].copy_from_slice(&b[1..]);
     }
 
     /// Sets the Service Index.
+    #[inline]
     pub fn set_si(&mut self, value: u8) {
         self.buffer.as_mut()[field::SI] = value;
     }
 
     /// The context headers, mutably.
+    #[inline]
     pub fn context_mut(&mut self) -> &mut [u8] {
         let end = self.header_len();
         &mut self.buffer.as_mut()[field::CONTEXT..end]
     }
 
     /// The MD type 1 fixed context, mutably; `None` for other MD types.
+    #[inline]
     pub fn md1_context_mut(&mut self) -> Option<&mut [u8; 16]> {
         if self.md_type() != MdType::Md1 {
             return None;
@@ -380,6 +407,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// The inner packet, mutably.
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let start = self.header_len();
         &mut self.buffer.as_mut()[start..]
@@ -456,6 +484,7 @@ pub struct Md2TlvRepr {
 
 impl Md2TlvRepr {
     /// The TLV's size on the wire: header plus padded value.
+    #[inline]
     pub fn wire_len(&self) -> usize {
         TLV_HEADER_LEN + pad4(self.value.len())
     }
@@ -499,6 +528,7 @@ pub struct Repr {
 
 impl Repr {
     /// Reads a checked packet; [`BadMdType`](Error::BadMdType) for MD types other than 1 and 2.
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&T>) -> Result<Repr> {
         packet.check_len()?;
         let metadata = match packet.md_type() {
@@ -517,6 +547,7 @@ impl Repr {
     }
 
     /// The MD type `emit` writes.
+    #[inline]
     pub fn md_type(&self) -> MdType {
         match self.metadata {
             NshMetadata::Md1(_) => MdType::Md1,
@@ -525,6 +556,7 @@ impl Repr {
     }
 
     /// The header length in bytes.
+    #[inline]
     pub fn header_len(&self) -> usize {
         match &self.metadata {
             NshMetadata::Md1(_) => MD1_HEADER_LEN,
@@ -535,6 +567,7 @@ impl Repr {
     }
 
     /// The buffer length `emit` needs (the header; the payload is the caller's).
+    #[inline]
     pub fn buffer_len(&self) -> usize {
         self.header_len()
     }
@@ -542,6 +575,7 @@ impl Repr {
     /// Checks that the header is representable: TTL <= 63, SPI <= 24 bits, every TLV value
     /// <= 127 bytes ([`Malformed`](Error::Malformed)), header <= 252 bytes
     /// ([`BadLength`](Error::BadLength)).
+    #[inline]
     pub fn check(&self) -> Result<()> {
         if self.ttl > TTL_MAX || self.spi > SPI_MAX {
             return Err(Error::Malformed);
@@ -562,6 +596,7 @@ impl Repr {
     /// # Panics
     /// If the buffer is shorter than [`buffer_len`](Self::buffer_len) or [`check`](Self::check)
     /// fails.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut Packet<&mut T>) {
         assert!(self.check().is_ok(), "NSH Repr not representable: {self:?}");
         let header_len = self.header_len();

@@ -91,6 +91,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Wraps a buffer after [`check_len`](Self::check_len).
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>> {
         let packet = Self::new_unchecked(buffer);
         packet.check_len()?;
@@ -99,6 +100,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// [`Truncated`](Error::Truncated) if the buffer cannot hold 8 bytes,
     /// [`BadVersion`](Error::BadVersion) if the version is not 0.
+    #[inline]
     pub fn check_len(&self) -> Result<()> {
         if self.buffer.as_ref().len() < HEADER_LEN {
             return Err(Error::Truncated);
@@ -110,57 +112,68 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Returns the buffer.
+    #[inline]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
     /// The header length (always 8).
+    #[inline]
     pub fn header_len(&self) -> usize {
         HEADER_LEN
     }
 
     /// The whole flags byte.
+    #[inline]
     pub fn flags(&self) -> u8 {
         self.buffer.as_ref()[field::FLAGS]
     }
 
     /// The version (2 bits).
+    #[inline]
     pub fn version(&self) -> u8 {
         (self.flags() & VERSION_MASK) >> VERSION_SHIFT
     }
 
     /// I: the VNI is valid.
+    #[inline]
     pub fn i_flag(&self) -> bool {
         self.flags() & FLAG_I != 0
     }
 
     /// P: the Next Protocol field is present.
+    #[inline]
     pub fn p_flag(&self) -> bool {
         self.flags() & FLAG_P != 0
     }
 
     /// B: BUM traffic (ingress-replicated).
+    #[inline]
     pub fn b_flag(&self) -> bool {
         self.flags() & FLAG_B != 0
     }
 
     /// O: an OAM packet.
+    #[inline]
     pub fn o_flag(&self) -> bool {
         self.flags() & FLAG_O != 0
     }
 
     /// The Next Protocol field.
+    #[inline]
     pub fn next_protocol(&self) -> NextProtocol {
         NextProtocol::from(self.buffer.as_ref()[field::NEXT_PROTOCOL])
     }
 
     /// The 24-bit VXLAN network identifier.
+    #[inline]
     pub fn vni(&self) -> u32 {
         let d = &self.buffer.as_ref()[field::VNI];
         u32::from_be_bytes([0, d[0], d[1], d[2]])
     }
 
     /// The encapsulated packet.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.buffer.as_ref()[field::PAYLOAD..]
     }
@@ -168,6 +181,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets the whole flags byte.
+    #[inline]
     pub fn set_flags(&mut self, value: u8) {
         self.buffer.as_mut()[field::FLAGS] = value;
     }
@@ -178,43 +192,51 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// Sets the version (low 2 bits of `value`).
+    #[inline]
     pub fn set_version(&mut self, value: u8) {
         let flags = (self.flags() & !VERSION_MASK) | ((value << VERSION_SHIFT) & VERSION_MASK);
         self.set_flags(flags);
     }
 
     /// Sets the I flag.
+    #[inline]
     pub fn set_i_flag(&mut self, value: bool) {
         self.set_flag(FLAG_I, value);
     }
 
     /// Sets the P flag.
+    #[inline]
     pub fn set_p_flag(&mut self, value: bool) {
         self.set_flag(FLAG_P, value);
     }
 
     /// Sets the B flag.
+    #[inline]
     pub fn set_b_flag(&mut self, value: bool) {
         self.set_flag(FLAG_B, value);
     }
 
     /// Sets the O flag.
+    #[inline]
     pub fn set_o_flag(&mut self, value: bool) {
         self.set_flag(FLAG_O, value);
     }
 
     /// Sets the Next Protocol field.
+    #[inline]
     pub fn set_next_protocol(&mut self, value: NextProtocol) {
         self.buffer.as_mut()[field::NEXT_PROTOCOL] = u8::from(value);
     }
 
     /// Sets the VNI (low 24 bits of `value`).
+    #[inline]
     pub fn set_vni(&mut self, value: u32) {
         let b = (value & VNI_MAX).to_be_bytes();
         self.buffer.as_mut()[field::VNI].copy_from_slice(&b[1..]);
     }
 
     /// Zeroes both reserved fields.
+    #[inline]
     pub fn clear_reserved(&mut self) {
         let d = self.buffer.as_mut();
         d[1] = 0;
@@ -224,6 +246,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// The encapsulated packet, mutably.
+    #[inline]
     pub fn payload_mut(&mut self) -> &mut [u8] {
         &mut self.buffer.as_mut()[field::PAYLOAD..]
     }
@@ -250,6 +273,7 @@ pub struct Repr {
 
 impl Repr {
     /// Reads a checked header; [`Malformed`](Error::Malformed) unless both I and P are set.
+    #[inline]
     pub fn parse<T: AsRef<[u8]> + ?Sized>(packet: &Packet<&T>) -> Result<Repr> {
         packet.check_len()?;
         if !packet.i_flag() || !packet.p_flag() {
@@ -277,6 +301,7 @@ impl Repr {
     ///
     /// # Panics
     /// If the buffer is shorter than the header.
+    #[inline]
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]> + ?Sized>(&self, packet: &mut Packet<&mut T>) {
         packet.clear_reserved();
         packet.set_flags(
