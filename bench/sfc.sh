@@ -7,6 +7,7 @@
 #
 # Input: net_pcap0,rx_pcap=F,infinite_rx=1 (frames built by tests/sfc_traffic.py); output:
 # net_null1,no-rx=1; one forwarding core. Medians of the per-second rates, first second skipped.
+# transit-lat and chain-lat are transit-1p and chain with latency measurement on, to show its cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,6 +84,8 @@ scenario() { # name -> toml on stdout
     encap-10kr) scenario encap-1r; extra_rules 9999 ;;
     decap) head_toml "$work/transit.pcap"; printf '[[paths]]\nname = "p"\nspi = 100\nhops = [{ si = 255, end = "server" }]\n' ;;
     chain) head_toml "$work/plain.pcap"; printf '[[sfs]]\nname = "fw"\nkind = "firewall"\nrules = [{ protocol = "tcp", dst_ports = 23, action = "deny" }]\n[[sfs]]\nname = "count"\nkind = "counter"\n[[paths]]\nname = "p"\nspi = 1\nhops = [{ si = 255, sf = "fw" }, { si = 254, sf = "count" }, { si = 253, end = "server" }]\n[[classifier]]\nsrc = "10.1.0.0/16"\npath = "p"\n' ;;
+    transit-lat) scenario transit-1p; printf '[control]\nlatency = true\n' ;;
+    chain-lat) scenario chain; printf '[control]\nlatency = true\n' ;;
   esac
 }
 
@@ -91,7 +94,7 @@ run_qdp() { # scenario
   qdp_rate "$work/$1.toml"
 }
 
-cols=(tp-transit transit-1p transit-10kp decap tp-plain encap-1r encap-10kr chain)
+cols=(tp-transit transit-1p transit-10kp transit-lat decap tp-plain encap-1r encap-10kr chain chain-lat)
 echo "SFC bench: 64 B inner frames, 256 flows, $rounds rounds of ${seconds}s, $mem_note, $(nproc) CPUs"
 printf '%-6s' round; printf ' %13s' "${cols[@]}"; echo
 declare -A all
@@ -113,5 +116,7 @@ declare -A med
 for c in "${cols[@]}"; do med[$c]=$(printf '%s\n' ${all[$c]} | median); printf ' %13s' "${med[$c]}"; done
 echo "  Mpps"
 awk -v t="${med[tp-transit]}" -v p="${med[tp-plain]}" -v a="${med[transit-1p]}" -v b="${med[transit-10kp]}" \
-    -v d="${med[decap]}" -v e="${med[encap-1r]}" -v f="${med[encap-10kr]}" -v g="${med[chain]}" 'BEGIN{
-  printf "ratios to testpmd io on the same traffic: SFF transit %.2fx (10k paths %.2fx), end-of-chain %.2fx; classifier+encap %.2fx (10k rules %.2fx), demo chain %.2fx\n", a/t, b/t, d/t, e/p, f/p, g/p }'
+    -v d="${med[decap]}" -v e="${med[encap-1r]}" -v f="${med[encap-10kr]}" -v g="${med[chain]}" \
+    -v tl="${med[transit-lat]}" -v gl="${med[chain-lat]}" 'BEGIN{
+  printf "ratios to testpmd io on the same traffic: SFF transit %.2fx (10k paths %.2fx), end-of-chain %.2fx; classifier+encap %.2fx (10k rules %.2fx), demo chain %.2fx\n", a/t, b/t, d/t, e/p, f/p, g/p
+  printf "latency measurement on (control.latency = true): SFF transit %.2fx, demo chain %.2fx of the rate with it off\n", tl/a, gl/g }'

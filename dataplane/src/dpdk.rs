@@ -100,6 +100,19 @@ impl fmt::Display for SocketId {
     }
 }
 
+/// The CPU's time-stamp counter (cycles).
+#[inline]
+pub fn tsc() -> u64 {
+    // SAFETY: reads the time-stamp counter; no memory is touched.
+    unsafe { sys::_rte_rdtsc() }
+}
+
+/// Time-stamp counter ticks per second (once the EAL is up; 0 before).
+pub fn tsc_hz() -> u64 {
+    // SAFETY: reads a value the EAL computed at start-up.
+    unsafe { sys::rte_get_tsc_hz() }
+}
+
 /// The running Environment Abstraction Layer. Dropping it cleans the EAL up.
 pub struct Eal {
     _private: (),
@@ -456,6 +469,26 @@ impl PortId {
             speed_mbps: link.link_speed,
             full_duplex: link.link_duplex() != 0,
         }
+    }
+
+    /// Asks the driver to bring the link up or down. Virtual devices may not support it
+    /// (`Err` with the driver's reason).
+    pub fn set_link(self, up: bool) -> Result<()> {
+        // SAFETY: the port was set up; the call only changes the driver's link state.
+        let rc = unsafe {
+            if up {
+                sys::rte_eth_dev_set_link_up(self.0)
+            } else {
+                sys::rte_eth_dev_set_link_down(self.0)
+            }
+        };
+        if rc < 0 {
+            return Err(DpdkError::from_code(
+                if up { "link up" } else { "link down" },
+                -rc,
+            ));
+        }
+        Ok(())
     }
 
     /// The driver's counters.

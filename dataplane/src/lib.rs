@@ -3,10 +3,12 @@
 //! Layout: [`dpdk`] is the only module with `unsafe` code (EAL, mempools, ports, bursts);
 //! [`wire`] holds zero-copy header views; [`tables`] the lookup tables (classifier); [`nodes`] the
 //! packet-processing nodes; [`worker`] the poll loop; [`config`] the pipeline file schema and its
-//! checks; [`stats`] the counters; [`runtime`] ties them together for `qdp run`.
+//! checks; [`stats`] the counters; [`control`] the control socket, commands and metrics;
+//! [`runtime`] ties them together for `qdp run`.
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod control;
 pub mod dpdk;
 pub mod nodes;
 pub mod runtime;

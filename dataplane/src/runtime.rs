@@ -4,11 +4,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{normalize_pci, vdev_name, HugepageMode, Pipeline};
+use crate::control::metrics::serve_http;
+use crate::control::state::{Dataplane, PortInfo as ControlPort};
+use crate::control::ControlServer;
 use crate::dpdk::{
     DpdkError, Eal, LcoreId, Mempool, PortCounters, PortId, PortInfo, PortSetup, QueueId, SocketId,
 };
@@ -44,6 +47,12 @@ pub struct RunOptions {
     pub duration: Option<Duration>,
     /// Write the exit summary as JSON here.
     pub summary_json: Option<PathBuf>,
+    /// The pipeline file (for `qdpctl reload` without a file); `None` for the built-in demo.
+    pub source: Option<PathBuf>,
+    /// Overrides `control.socket`.
+    pub socket: Option<PathBuf>,
+    /// Runs without a control socket.
+    pub no_control: bool,
 }
 
 /// Hugepage availability as the kernel reports it.
@@ -355,7 +364,30 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
     } else {
         None
     };
-    let sf_names = sfc.as_ref().map(|t| t.sf_names()).unwrap_or_default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters: Arc<Vec<WorkerCounters>> = Arc::new(
+        (0..p.workers.len())
+            .map(|_| WorkerCounters::default())
+            .collect(),
+    );
+    let dp = Arc::new(Dataplane::new(
+        p,
+        opts.source.clone(),
+        ports
+            .iter()
+            .map(|pr| ControlPort {
+                name: pr.name.clone(),
+                id: pr.id,
+                driver: pr.info.driver.clone(),
+                mac: pr.info.mac,
+                socket: pr.info.socket.0,
+            })
+            .collect(),
+        sfc,
+        Arc::clone(&counters),
+        Arc::clone(&stop),
+        crate::dpdk::tsc_hz(),
+    ));
     let mut slow_path = SlowPath::new(1024);
     let mut plans = Vec::new();
     for (wi, w) in p.workers.iter().enumerate() {
@@ -372,12 +404,14 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             }
             rx.push(RxAssignment {
                 port: pr.id,
+                port_index: r.port,
                 queue: QueueId(r.queue),
                 action: xc_of(r.port),
             });
         }
         plans.push(WorkerPlan {
             name: w.name.clone(),
+            index: wi,
             rx,
             ports: ports.iter().map(|pr| pr.id).collect(),
             tx_queue: QueueId(wi as u16),
@@ -385,7 +419,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             idle: w.idle,
             idle_polls: w.idle_polls,
             sleep_us: w.sleep_us,
-            sfc: sfc.clone(),
+            dp: Arc::clone(&dp),
             slow_path: slow_path.queue(),
         });
     }
@@ -435,30 +469,53 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         return Err(e);
     }
 
+    // Control socket and metrics endpoint, before the workers start.
+    let control = if opts.no_control || !p.control.enabled {
+        None
+    } else {
+        let mut cfg = p.control.clone();
+        if let Some(s) = &opts.socket {
+            cfg.socket = s.clone();
+        }
+        match ControlServer::start(Arc::clone(&dp), &cfg) {
+            Ok(c) => {
+                println!("control socket: {}", c.path().display());
+                Some(c)
+            }
+            Err(e) => {
+                for pr in &ports {
+                    pr.id.stop_and_close();
+                }
+                return Err(RunError::Other(e));
+            }
+        }
+    };
+    let metrics = match &p.control.metrics_listen {
+        Some(addr) if control.is_some() => match serve_http(Arc::clone(&dp), addr) {
+            Ok(h) => {
+                println!("metrics: http://{addr}/metrics");
+                Some(h)
+            }
+            Err(e) => {
+                drop(control);
+                for pr in &ports {
+                    pr.id.stop_and_close();
+                }
+                return Err(RunError::Other(e));
+            }
+        },
+        _ => None,
+    };
+
     // Signals and workers.
-    let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .map_err(|e| RunError::Other(format!("installing signal handler: {e}")))?;
     }
-    let counters: Arc<Vec<WorkerCounters>> = Arc::new(
-        (0..plans.len())
-            .map(|_| WorkerCounters::default())
-            .collect(),
-    );
-    let sf_counters: Arc<Vec<Vec<AtomicU64>>> = Arc::new(
-        (0..plans.len())
-            .map(|_| sf_names.iter().map(|_| AtomicU64::new(0)).collect())
-            .collect(),
-    );
     for (wi, plan) in plans.into_iter().enumerate() {
         let stop = Arc::clone(&stop);
-        let counters = Arc::clone(&counters);
-        let sf_counters = Arc::clone(&sf_counters);
         let lcore = worker_lcores[wi];
-        eal.launch(lcore, move || {
-            worker::run(&plan, &counters[wi], &sf_counters[wi], &stop)
-        })?;
+        eal.launch(lcore, move || worker::run(&plan, &stop))?;
     }
     println!(
         "qdp: pipeline '{}' running: {} worker(s), {} port(s){}",
@@ -490,6 +547,8 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         }
         std::thread::sleep(Duration::from_millis(20));
         slow_path.drain();
+        dp.slow_path
+            .store(slow_path.counts.iter().sum::<u64>(), Ordering::Relaxed);
         if !interval.is_zero() && Instant::now() >= next_line {
             next_line += interval;
             let now = Instant::now();
@@ -540,18 +599,18 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             .iter()
             .map(|r| (r.name().to_string(), slow_path.counts[*r as usize]))
             .collect(),
-        sfs: sf_names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let total = sf_counters
-                    .iter()
-                    .map(|w| w[i].load(Ordering::Relaxed))
-                    .sum();
-                (n.clone(), total)
-            })
-            .collect(),
+        sfs: dp
+            .sfc
+            .load()
+            .as_ref()
+            .map(|t| t.sf_totals())
+            .unwrap_or_default(),
     };
+    // No more control requests: the ports are about to close.
+    drop(control);
+    if let Some(m) = metrics {
+        let _ = m.join();
+    }
     for pr in &ports {
         pr.id.stop_and_close();
     }

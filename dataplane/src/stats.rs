@@ -96,10 +96,12 @@ drop_reasons! {
     ProxyUnsupported => "proxy-unsupported",
     /// An NSH header too large for the proxy to keep.
     ProxyMetadataTooLarge => "proxy-metadata-too-large",
+    /// The output port is set down (`qdpctl set port NAME down`).
+    PortDown => "port-down",
 }
 
 /// A worker's counters as plain numbers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkerSnapshot {
     pub rx_packets: u64,
     pub rx_bytes: u64,
@@ -110,6 +112,21 @@ pub struct WorkerSnapshot {
     pub polls: u64,
     pub empty_polls: u64,
     pub drops: [u64; DropReason::COUNT],
+}
+
+impl Default for WorkerSnapshot {
+    fn default() -> Self {
+        WorkerSnapshot {
+            rx_packets: 0,
+            rx_bytes: 0,
+            tx_packets: 0,
+            tx_bytes: 0,
+            slow_path: 0,
+            polls: 0,
+            empty_polls: 0,
+            drops: [0; DropReason::COUNT],
+        }
+    }
 }
 
 impl WorkerSnapshot {
@@ -163,7 +180,7 @@ impl WorkerSnapshot {
 }
 
 /// The published counters of one worker: written by that worker only, read by the main thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(align(64))]
 pub struct WorkerCounters {
     rx_packets: AtomicU64,
@@ -174,6 +191,21 @@ pub struct WorkerCounters {
     polls: AtomicU64,
     empty_polls: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
+}
+
+impl Default for WorkerCounters {
+    fn default() -> Self {
+        WorkerCounters {
+            rx_packets: AtomicU64::new(0),
+            rx_bytes: AtomicU64::new(0),
+            tx_packets: AtomicU64::new(0),
+            tx_bytes: AtomicU64::new(0),
+            slow_path: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+            empty_polls: AtomicU64::new(0),
+            drops: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
 }
 
 impl WorkerCounters {

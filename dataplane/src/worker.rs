@@ -1,16 +1,25 @@
 //! The poll loop of one worker: receive a burst from each of its queues, run the pipeline on it,
-//! transmit, repeat. Nothing here allocates, locks or blocks (except the optional idle sleep).
+//! transmit, repeat. Nothing here allocates, locks or blocks (except the optional idle sleep,
+//! taking up new SFC tables after a change, which may allocate flow caches for new firewalls,
+//! and an armed trace, which records text).
+//!
+//! Once per poll round a worker reads two atomics the control plane writes: the generation of
+//! the SFC tables (a new one: load the new tables, carry the flow state over) and a set of flags
+//! (trace, capture, latency, a port set down) that guard everything else it may have to do.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{IdleMode, MAX_BURST};
-use crate::dpdk::{Burst, PortId, QueueId};
-use crate::nodes::sfc::{SfcTables, Verdict};
+use crate::control::state::{
+    flag, new_latency_histogram, CapturePoint, Dataplane, TraceRecord, LATENCY_MAX_CYCLES,
+};
+use crate::dpdk::{tsc, Burst, PortId, QueueId};
+use crate::nodes::sfc::{SfcTables, TraceLog, Verdict};
 use crate::nodes::xconnect::{rewrite_macs, XconnectDirection};
 use crate::slowpath::{SlowPacket, SlowQueue};
-use crate::stats::{DropReason, WorkerCounters, WorkerSnapshot};
+use crate::stats::{DropReason, WorkerSnapshot};
 use crate::wire::ethernet::HEADER_LEN as ETHERNET_HEADER_LEN;
 
 /// What a worker does with the packets of one receive queue.
@@ -29,6 +38,8 @@ pub enum RxAction {
 #[derive(Debug, Clone, Copy)]
 pub struct RxAssignment {
     pub port: PortId,
+    /// The port's index in the pipeline.
+    pub port_index: usize,
     pub queue: QueueId,
     pub action: RxAction,
 }
@@ -37,6 +48,8 @@ pub struct RxAssignment {
 #[derive(Debug, Clone)]
 pub struct WorkerPlan {
     pub name: String,
+    /// The worker's index (its counters, latency slot and SF counter slots).
+    pub index: usize,
     pub rx: Vec<RxAssignment>,
     /// DPDK port id of each pipeline port, by pipeline port index.
     pub ports: Vec<PortId>,
@@ -46,49 +59,124 @@ pub struct WorkerPlan {
     pub idle: IdleMode,
     pub idle_polls: u32,
     pub sleep_us: u32,
-    /// The SFC tables, when the pipeline chains service functions.
-    pub sfc: Option<Arc<SfcTables>>,
+    /// The shared state: SFC tables, counters, control exchanges.
+    pub dp: Arc<Dataplane>,
     /// Where packets for the slow path go.
     pub slow_path: Arc<SlowQueue>,
 }
 
-/// Runs the poll loop until `stop` is set, publishing its counters (and the packets each SF
-/// handled, into `sf_counters`). Returns 0.
-pub fn run(
-    plan: &WorkerPlan,
-    counters: &WorkerCounters,
-    sf_counters: &[AtomicU64],
-    stop: &AtomicBool,
-) -> i32 {
+/// Transmits `out` on pipeline port `pi`, honouring a port set down and a transmit capture.
+#[inline]
+fn send(out: &mut Burst, plan: &WorkerPlan, pi: usize, flags: u32, local: &mut WorkerSnapshot) {
+    if flags & (flag::PORT_DOWN | flag::CAPTURE) != 0 {
+        let dp = &plan.dp;
+        if flags & flag::PORT_DOWN != 0 && dp.port_down[pi].load(Relaxed) {
+            local.drops[DropReason::PortDown as usize] += out.len() as u64;
+            out.free_all();
+            return;
+        }
+        if flags & flag::CAPTURE != 0 && dp.capture.point() == Some(CapturePoint::Tx(pi)) {
+            for i in 0..out.len() {
+                dp.capture.take(out.data(i), dp.started);
+            }
+        }
+    }
+    let bytes = out.bytes(0..out.len());
+    local.count_tx(bytes, out.tx(plan.ports[pi], plan.tx_queue));
+}
+
+fn describe(v: Verdict, dp: &Dataplane) -> String {
+    match v {
+        Verdict::Tx(p) => format!(
+            "tx on port {}",
+            dp.ports.get(p).map_or("?", |x| x.name.as_str())
+        ),
+        Verdict::Drop(r) => format!("drop ({})", r.name()),
+        Verdict::SlowPath(r) => format!("slow path ({})", r.name()),
+    }
+}
+
+/// Runs the poll loop until `stop` is set, publishing its counters. Returns 0.
+pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
+    let dp = &*plan.dp;
+    let wi = plan.index;
+    let counters = &dp.counters[wi];
     let mut burst = Burst::new();
     let mut keep = Burst::new();
     // Per output port, for packets the SFC sends out; all allocated before the loop.
     let mut outs: Vec<Burst> = plan.ports.iter().map(|_| Burst::new()).collect();
-    let mut sfc_state = plan.sfc.as_ref().map(|t| t.new_state());
-    let publish = |local: &WorkerSnapshot, sfc_state: &Option<crate::nodes::sfc::SfcState>| {
-        counters.publish(local);
-        if let Some(st) = sfc_state {
-            for (a, v) in sf_counters.iter().zip(&st.sf_packets) {
-                a.store(*v, Relaxed);
-            }
-        }
-    };
+    let mut generation = dp.generation.load(Acquire);
+    let mut tables: Option<Arc<SfcTables>> = dp.sfc.load_full();
+    let mut sfc_state = tables.as_ref().map(|t| t.new_state());
+    let mut hist = new_latency_histogram();
     let mut local = WorkerSnapshot::default();
     let mut empty_run: u32 = 0;
     let burst_size = plan.burst.min(MAX_BURST);
     while !stop.load(Relaxed) {
+        let flags = dp.flags.load(Relaxed);
+        let g = dp.generation.load(Acquire);
+        if g != generation {
+            // New tables: publish the SF counts into the old ones, carry the state over.
+            generation = g;
+            let new = dp.sfc.load_full();
+            sfc_state = match (tables.as_ref(), sfc_state.take(), new.as_ref()) {
+                (Some(old), Some(st), Some(n)) => {
+                    old.publish_sf_counts(&st, wi);
+                    Some(n.carry_state(st, old, wi))
+                }
+                (_, _, Some(n)) => Some(n.new_state()),
+                _ => None,
+            };
+            tables = new;
+        }
         let mut got = 0usize;
         for a in &plan.rx {
+            if flags & flag::PORT_DOWN != 0 && dp.port_down[a.port_index].load(Relaxed) {
+                continue;
+            }
             let n = burst.rx(a.port, a.queue, burst_size);
             if n == 0 {
                 continue;
             }
+            let t_rx = if flags & flag::LATENCY != 0 { tsc() } else { 0 };
             got += n;
             let bytes = burst.bytes(0..n);
             local.rx_bytes += bytes;
+            let capture_drops =
+                flags & flag::CAPTURE != 0 && dp.capture.point() == Some(CapturePoint::Drop);
+            if flags & flag::CAPTURE != 0
+                && dp.capture.point() == Some(CapturePoint::Rx(a.port_index))
+            {
+                for i in 0..n {
+                    dp.capture.take(burst.data(i), dp.started);
+                }
+            }
             match a.action {
                 RxAction::Xconnect(dir) => {
-                    let out_port = plan.ports[dir.out_port];
+                    if flags & flag::TRACE != 0 {
+                        for i in 0..n {
+                            if dp.trace.want_one() {
+                                let _ = dp.trace.records.push(TraceRecord {
+                                    worker: wi,
+                                    port: a.port_index,
+                                    len: burst.data(i).len(),
+                                    steps: vec![(
+                                        "xconnect",
+                                        format!(
+                                            "to port {}{}",
+                                            dp.ports[dir.out_port].name,
+                                            if dir.rewrite.is_some() {
+                                                ", MACs rewritten"
+                                            } else {
+                                                ""
+                                            }
+                                        ),
+                                    )],
+                                    verdict: describe(Verdict::Tx(dir.out_port), dp),
+                                });
+                            }
+                        }
+                    }
                     if let Some(rw) = &dir.rewrite {
                         let mut runts = 0;
                         for i in 0..n {
@@ -101,37 +189,58 @@ pub fn run(
                             for i in 0..n {
                                 if burst.data(i).len() >= ETHERNET_HEADER_LEN {
                                     burst.move_to(i, &mut keep);
+                                } else if capture_drops {
+                                    dp.capture.take(burst.data(i), dp.started);
                                 }
                             }
                             burst.clear_moved();
                             local.drops[DropReason::Runt as usize] += runts;
-                            let kept_bytes = keep.bytes(0..keep.len());
-                            local.count_tx(kept_bytes, keep.tx(out_port, plan.tx_queue));
+                            send(&mut keep, plan, dir.out_port, flags, &mut local);
                             continue;
                         }
                     }
-                    local.count_tx(bytes, burst.tx(out_port, plan.tx_queue));
+                    send(&mut burst, plan, dir.out_port, flags, &mut local);
                 }
                 RxAction::Sfc { in_port } => {
-                    let (Some(tables), Some(st)) = (plan.sfc.as_deref(), sfc_state.as_mut()) else {
+                    let (Some(tables), Some(st)) = (tables.as_deref(), sfc_state.as_mut()) else {
                         burst.free_all();
                         local.drops[DropReason::NoRoute as usize] += n as u64;
                         continue;
                     };
+                    let tracing = flags & flag::TRACE != 0;
                     // One bit per output port (at most config::MAX_PORTS).
                     let mut touched: u64 = 0;
                     for i in 0..n {
-                        match tables.process(st, &mut burst.packet(i), in_port) {
+                        let v = if tracing && dp.trace.want_one() {
+                            let mut log = TraceLog::default();
+                            let len = burst.data(i).len();
+                            let v =
+                                tables.process_with(st, &mut burst.packet(i), in_port, &mut log);
+                            let _ = dp.trace.records.push(TraceRecord {
+                                worker: wi,
+                                port: a.port_index,
+                                len,
+                                steps: log.0,
+                                verdict: describe(v, dp),
+                            });
+                            v
+                        } else {
+                            tables.process(st, &mut burst.packet(i), in_port)
+                        };
+                        match v {
                             Verdict::Tx(p) => {
-                                let out = &mut outs[p];
-                                if out.is_full() {
-                                    let bytes = out.bytes(0..out.len());
-                                    local.count_tx(bytes, out.tx(plan.ports[p], plan.tx_queue));
+                                if outs[p].is_full() {
+                                    send(&mut outs[p], plan, p, flags, &mut local);
                                 }
-                                burst.move_to(i, out);
+                                burst.move_to(i, &mut outs[p]);
                                 touched |= 1 << p;
                             }
-                            Verdict::Drop(r) => local.drops[r as usize] += 1,
+                            Verdict::Drop(r) => {
+                                local.drops[r as usize] += 1;
+                                if capture_drops {
+                                    dp.capture.take(burst.data(i), dp.started);
+                                }
+                            }
                             Verdict::SlowPath(reason) => {
                                 let mbuf = burst.take(i);
                                 // Never waits: a full queue drops (the packet is freed here).
@@ -147,27 +256,46 @@ pub fn run(
                     while touched != 0 {
                         let p = touched.trailing_zeros() as usize;
                         touched &= touched - 1;
-                        let out = &mut outs[p];
-                        let bytes = out.bytes(0..out.len());
-                        local.count_tx(bytes, out.tx(plan.ports[p], plan.tx_queue));
+                        send(&mut outs[p], plan, p, flags, &mut local);
                     }
                 }
                 RxAction::Drop(reason) => {
+                    if capture_drops {
+                        for i in 0..n {
+                            dp.capture.take(burst.data(i), dp.started);
+                        }
+                    }
                     burst.free_all();
                     local.drops[reason as usize] += n as u64;
                 }
             }
+            if flags & flag::LATENCY != 0 {
+                let cycles = tsc().wrapping_sub(t_rx).clamp(1, LATENCY_MAX_CYCLES);
+                let _ = hist.record_n(cycles, n as u64);
+            }
         }
         local.polls += 1;
         // Publish every 64 rounds: the stats thread reads once per interval.
-        if local.polls & 63 == 0 {
-            publish(&local, &sfc_state);
+        if local.polls & 63 == 0 || (got == 0 && empty_run >= plan.idle_polls) {
+            counters.publish(&local);
+            if let (Some(t), Some(st)) = (tables.as_ref(), sfc_state.as_ref()) {
+                t.publish_sf_counts(st, wi);
+            }
+            let slot = &dp.latency[wi];
+            if slot.reset.load(Relaxed) {
+                slot.reset.store(false, Relaxed);
+                hist.reset();
+            }
+            if let Some(mut h) = slot.request.pop() {
+                h.reset();
+                let _ = h.add(&hist);
+                let _ = slot.reply.push(h);
+            }
         }
         if got == 0 {
             local.empty_polls += 1;
             empty_run = empty_run.saturating_add(1);
             if plan.idle == IdleMode::Sleep && empty_run >= plan.idle_polls {
-                publish(&local, &sfc_state);
                 std::thread::sleep(Duration::from_micros(u64::from(plan.sleep_us)));
             }
         } else {
@@ -175,6 +303,9 @@ pub fn run(
             local.rx_packets += got as u64;
         }
     }
-    publish(&local, &sfc_state);
+    counters.publish(&local);
+    if let (Some(t), Some(st)) = (tables.as_ref(), sfc_state.as_ref()) {
+        t.publish_sf_counts(st, wi);
+    }
     0
 }

@@ -28,6 +28,12 @@ enum Cmd {
         /// Also write the exit summary as JSON to this file.
         #[arg(long, value_name = "FILE")]
         summary_json: Option<PathBuf>,
+        /// Control socket path (overrides control.socket in the file).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Run without a control socket.
+        #[arg(long, conflicts_with = "socket")]
+        no_control: bool,
     },
     /// Validate pipeline files without starting anything; exit 0 only when all are sound.
     Check {
@@ -93,6 +99,8 @@ fn main() -> ExitCode {
             pipeline,
             duration,
             summary_json,
+            socket,
+            no_control,
         } => {
             let p = match load(pipeline.as_ref()) {
                 Ok(p) => p,
@@ -110,6 +118,11 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 duration: duration.map(Duration::from_secs_f64),
                 summary_json,
+                source: pipeline
+                    .as_ref()
+                    .map(|f| std::path::absolute(f).unwrap_or(f.clone())),
+                socket,
+                no_control,
             };
             match runtime::run(&p, &opts) {
                 Ok(_) => ExitCode::SUCCESS,

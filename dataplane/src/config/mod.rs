@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -102,6 +102,9 @@ pub struct Pipeline {
     pub classifier: Vec<RuleConfig>,
     #[serde(default)]
     pub stats: StatsConfig,
+    /// The control socket, metrics and latency measurement.
+    #[serde(default)]
+    pub control: ControlConfig,
 }
 
 fn default_name() -> String {
@@ -337,6 +340,52 @@ fn one_f64() -> f64 {
     1.0
 }
 
+/// The control socket (`qdpctl`), the Prometheus endpoint and latency measurement.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    /// Whether qdp listens on a control socket at all.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Path of the Unix socket.
+    #[serde(default = "default_socket")]
+    pub socket: PathBuf,
+    /// Group that owns the socket (mode 0660); the process's group when absent.
+    pub group: Option<String>,
+    /// Most clients connected at once; more are refused with an error.
+    #[serde(default = "default_max_clients")]
+    pub max_clients: usize,
+    /// Serve `/metrics` (Prometheus text format) over HTTP on this loopback address and port.
+    pub metrics_listen: Option<String>,
+    /// Measure rx-to-tx latency from the start (also `qdpctl set latency on|off`).
+    #[serde(default)]
+    pub latency: bool,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig {
+            enabled: true,
+            socket: default_socket(),
+            group: None,
+            max_clients: default_max_clients(),
+            metrics_listen: None,
+            latency: false,
+        }
+    }
+}
+
+fn default_socket() -> PathBuf {
+    PathBuf::from(DEFAULT_SOCKET)
+}
+
+fn default_max_clients() -> usize {
+    128
+}
+
+/// Where the control socket is unless the pipeline file says otherwise.
+pub const DEFAULT_SOCKET: &str = "/run/qdp/qdp.sock";
+
 /// A receive queue reference `port:queue` resolved against the port list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RxRef {
@@ -417,6 +466,7 @@ impl Pipeline {
                 "must be between 0 and 3600 seconds",
             ));
         }
+        self.validate_control(&mut errs);
         if errs.is_empty() && self.has_sfc() {
             // What only compiling the tables finds (e.g. two classifier rules that shadow each
             // other exactly): the same function `qdp run` uses.
@@ -428,6 +478,40 @@ impl Pipeline {
             Ok(())
         } else {
             Err(ConfigErrors(errs))
+        }
+    }
+
+    fn validate_control(&self, errs: &mut Vec<ConfigError>) {
+        let c = &self.control;
+        if c.socket.as_os_str().is_empty() {
+            errs.push(ConfigError::new("control.socket", "must not be empty"));
+        }
+        if !(1..=4096).contains(&c.max_clients) {
+            errs.push(ConfigError::new(
+                "control.max_clients",
+                "must be between 1 and 4096",
+            ));
+        }
+        if let Some(g) = &c.group {
+            if !matches!(nix::unistd::Group::from_name(g), Ok(Some(_))) {
+                errs.push(ConfigError::new(
+                    "control.group",
+                    format!("no group called '{g}' on this machine"),
+                ));
+            }
+        }
+        if let Some(a) = &c.metrics_listen {
+            match a.parse::<std::net::SocketAddr>() {
+                Ok(sa) if sa.ip().is_loopback() => {}
+                Ok(_) => errs.push(ConfigError::new(
+                    "control.metrics_listen",
+                    format!("'{a}' is not a loopback address (use 127.0.0.1:PORT or [::1]:PORT)"),
+                )),
+                Err(_) => errs.push(ConfigError::new(
+                    "control.metrics_listen",
+                    format!("'{a}' is not an address:port"),
+                )),
+            }
         }
     }
 

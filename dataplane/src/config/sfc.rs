@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{check_name, de_opt_mac, ConfigError, Pipeline};
 use crate::wire::EthernetAddress;
@@ -62,24 +62,24 @@ fn default_proxy_flows() -> usize {
 }
 
 /// One of our own tunnel endpoints: VXLAN-GPE addressed to it is accepted by the SFF.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct VtepConfig {
     pub name: String,
     pub port: String,
     pub address: IpAddr,
-    #[serde(deserialize_with = "de_mac")]
+    #[serde(deserialize_with = "de_mac", serialize_with = "ser_mac")]
     pub mac: EthernetAddress,
 }
 
 /// A neighbour: a remote SFF or an NSH-aware SF, reached over VXLAN-GPE (when it has an
 /// address) or NSH over Ethernet (when it has none).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NeighborConfig {
     pub name: String,
     pub port: String,
-    #[serde(deserialize_with = "de_mac")]
+    #[serde(deserialize_with = "de_mac", serialize_with = "ser_mac")]
     pub mac: EthernetAddress,
     pub address: Option<IpAddr>,
     #[serde(default)]
@@ -87,7 +87,7 @@ pub struct NeighborConfig {
 }
 
 /// What a service function is.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum SfKind {
     /// Built in: counts packets, decrements SI.
@@ -103,7 +103,7 @@ pub enum SfKind {
 }
 
 /// A service function (instance) or a group of instances.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SfConfig {
     pub name: String,
@@ -115,7 +115,11 @@ pub struct SfConfig {
     /// `proxy`: the VLAN frames to and from the SF carry (untagged when absent).
     pub vlan: Option<u16>,
     /// `proxy`: destination MAC of frames sent to the SF (the inner frame's is kept when absent).
-    #[serde(default, deserialize_with = "de_opt_mac")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_mac",
+        serialize_with = "ser_opt_mac"
+    )]
     pub mac: Option<EthernetAddress>,
     /// `group`: the instances, names of other (non-group) SFs.
     #[serde(default)]
@@ -131,19 +135,27 @@ pub struct SfConfig {
 }
 
 /// Where plain packets leave: a port and the L2 header they get.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExitConfig {
     pub name: String,
     pub port: String,
-    #[serde(default, deserialize_with = "de_opt_mac")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_mac",
+        serialize_with = "ser_opt_mac"
+    )]
     pub dst_mac: Option<EthernetAddress>,
-    #[serde(default, deserialize_with = "de_opt_mac")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_mac",
+        serialize_with = "ser_opt_mac"
+    )]
     pub src_mac: Option<EthernetAddress>,
 }
 
 /// An MD type 2 context header.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TlvConfig {
     pub class: u16,
@@ -154,7 +166,7 @@ pub struct TlvConfig {
 }
 
 /// One entry of a path: at service index `si`, go to an SF, a remote SFF, or end the chain.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HopConfig {
     pub si: u8,
@@ -164,7 +176,7 @@ pub struct HopConfig {
 }
 
 /// A service path.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PathConfig {
     pub name: String,
@@ -181,7 +193,7 @@ pub struct PathConfig {
 }
 
 /// A TCP/UDP port or an inclusive range `"lo-hi"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum PortSpec {
     One(u16),
@@ -189,7 +201,7 @@ pub enum PortSpec {
 }
 
 /// An IP protocol by number or name (`tcp`, `udp`, `icmp`, `icmpv6`).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ProtocolSpec {
     Number(u8),
@@ -198,9 +210,12 @@ pub enum ProtocolSpec {
 
 /// A classifier or firewall rule. Classifier rules take one of `path`, `exit` or
 /// `action = "drop"`; firewall rules take `action = "allow"` or `"deny"`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
+    /// A name to find the rule by (`qdpctl delete rule NAME`); unique among the classifier rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(default)]
     pub priority: u32,
     pub in_port: Option<String>,
@@ -213,6 +228,17 @@ pub struct RuleConfig {
     pub path: Option<String>,
     pub exit: Option<String>,
     pub action: Option<String>,
+}
+
+fn ser_mac<S: serde::Serializer>(m: &EthernetAddress, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(m)
+}
+
+fn ser_opt_mac<S: serde::Serializer>(m: &Option<EthernetAddress>, s: S) -> Result<S::Ok, S::Error> {
+    match m {
+        Some(m) => s.collect_str(m),
+        None => s.serialize_none(),
+    }
 }
 
 fn de_mac<'de, D>(de: D) -> Result<EthernetAddress, D::Error>
@@ -388,6 +414,11 @@ impl Pipeline {
             }
         };
 
+        for (i, r) in self.classifier.iter().enumerate() {
+            if let Some(n) = &r.name {
+                unique("classifier", i, n, errs);
+            }
+        }
         for (i, v) in self.vteps.iter().enumerate() {
             unique("vteps", i, &v.name, errs);
             port_ref(format!("vteps[{i}].port"), &v.port, errs);

@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::config::{parse_hex, parse_prefix, Pipeline, RuleConfig, SfKind};
 use crate::nodes::packet::PacketBuf;
@@ -81,6 +82,63 @@ pub enum Verdict {
     Drop(DropReason),
     /// Hand it to the slow path (it starts at the header concerned).
     SlowPath(SlowReason),
+}
+
+/// Records what each node did to a packet (`qdpctl trace`). [`NoTrace`] compiles to nothing.
+pub trait Tracer {
+    /// Whether anything is recorded; callers skip building the details when not.
+    const ON: bool;
+    /// One node's record.
+    fn step(&mut self, node: &'static str, detail: std::fmt::Arguments<'_>);
+}
+
+/// The tracer of the fast path: records nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoTrace;
+
+impl Tracer for NoTrace {
+    const ON: bool = false;
+    #[inline(always)]
+    fn step(&mut self, _node: &'static str, _detail: std::fmt::Arguments<'_>) {}
+}
+
+/// A tracer that keeps every record, in order.
+#[derive(Debug, Default, Clone)]
+pub struct TraceLog(pub Vec<(&'static str, String)>);
+
+impl Tracer for TraceLog {
+    const ON: bool = true;
+    fn step(&mut self, node: &'static str, detail: std::fmt::Arguments<'_>) {
+        self.0.push((node, detail.to_string()));
+    }
+}
+
+/// Packets one SF instance handled, one cache-line-sized slot per worker (each written only by
+/// its worker). Kept across table swaps for SFs that keep their name.
+#[derive(Debug)]
+pub struct SfCounter {
+    per_worker: Box<[crossbeam::utils::CachePadded<std::sync::atomic::AtomicU64>]>,
+}
+
+impl SfCounter {
+    fn new(workers: usize) -> Arc<SfCounter> {
+        Arc::new(SfCounter {
+            per_worker: (0..workers.max(1)).map(|_| Default::default()).collect(),
+        })
+    }
+
+    fn load(&self, worker: usize) -> u64 {
+        self.per_worker
+            .get(worker)
+            .map_or(0, |c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn total(&self) -> u64 {
+        self.per_worker
+            .iter()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    }
 }
 
 /// Largest NSH header the proxy keeps per flow.
@@ -182,6 +240,7 @@ struct Sf {
     name: String,
     imp: SfImpl,
     down: bool,
+    counter: Arc<SfCounter>,
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +287,10 @@ pub struct SfcTables {
     proxies: HashMap<(usize, Option<u16>), usize>,
     flow_cache: usize,
     proxy_flows: usize,
+    /// Names, for traces.
+    path_names: Vec<String>,
+    exit_names: Vec<String>,
+    neighbor_names: Vec<String>,
     /// Our IPv4 VTEP addresses, as read from a packet (network order in a `u32`).
     vtep4: Vec<u32>,
     /// One bit per pipeline port whose untagged frames no proxy claims: where the transit fast
@@ -293,6 +356,21 @@ impl SfcTables {
     /// Compiles the SFC sections of a validated pipeline. `port_macs` are the MAC addresses of the
     /// pipeline's ports (source MAC of what leaves them unless a VTEP or exit says otherwise).
     pub fn build(p: &Pipeline, port_macs: &[[u8; 6]]) -> Result<SfcTables, String> {
+        Self::build_from(p, port_macs, None)
+    }
+
+    /// [`build`](Self::build) for a change to running tables: SFs that keep their name keep their
+    /// packet counters.
+    pub fn build_from(
+        p: &Pipeline,
+        port_macs: &[[u8; 6]],
+        prev: Option<&SfcTables>,
+    ) -> Result<SfcTables, String> {
+        let counter_for = |name: &str| {
+            prev.and_then(|t| t.sfs.iter().find(|s| s.name == name))
+                .map(|s| Arc::clone(&s.counter))
+                .unwrap_or_else(|| SfCounter::new(p.workers.len()))
+        };
         let port = |n: &str| {
             p.port_index(n)
                 .ok_or_else(|| format!("no port called '{n}'"))
@@ -407,6 +485,7 @@ impl SfcTables {
                 name: sf.name.clone(),
                 imp,
                 down: sf.down,
+                counter: counter_for(&sf.name),
             });
         }
         let exits: Vec<Exit> = p
@@ -565,6 +644,9 @@ impl SfcTables {
             .filter(|i| !proxies.contains_key(&(*i, None)))
             .fold(0u64, |m, i| m | 1 << i);
         Ok(SfcTables {
+            path_names: p.paths.iter().map(|x| x.name.clone()).collect(),
+            exit_names: p.exits.iter().map(|x| x.name.clone()).collect(),
+            neighbor_names: p.neighbors.iter().map(|x| x.name.clone()).collect(),
             vteps,
             vtep4,
             fast_ports,
@@ -602,6 +684,65 @@ impl SfcTables {
         }
     }
 
+    /// A worker's state carried over to these (new) tables from `old_tables`: the flow caches
+    /// (they notice the classifier changed by themselves), the proxy's per-flow headers and the
+    /// SF packet counts, matched by SF name. Allocates only for SFs the old tables lacked.
+    pub fn carry_state(&self, old: SfcState, old_tables: &SfcTables, worker: usize) -> SfcState {
+        let SfcState {
+            cache,
+            mut sf_caches,
+            proxy,
+            ..
+        } = old;
+        let mut caches = Vec::with_capacity(self.sfs.len());
+        for sf in &self.sfs {
+            let reuse = old_tables
+                .sfs
+                .iter()
+                .position(|o| o.name == sf.name)
+                .filter(|&i| i < sf_caches.len())
+                .map(|i| std::mem::replace(&mut sf_caches[i], FlowCache::new(2)));
+            caches.push(reuse.unwrap_or_else(|| match sf.imp {
+                SfImpl::Firewall { .. } => FlowCache::new(self.flow_cache),
+                _ => FlowCache::new(2),
+            }));
+        }
+        SfcState {
+            sf_packets: self.sfs.iter().map(|sf| sf.counter.load(worker)).collect(),
+            cache,
+            sf_caches: caches,
+            proxy,
+            last_spi: u32::MAX,
+            last_table: 0,
+        }
+    }
+
+    /// Publishes a worker's SF packet counts (only that worker writes its slots).
+    pub fn publish_sf_counts(&self, st: &SfcState, worker: usize) {
+        for (sf, n) in self.sfs.iter().zip(&st.sf_packets) {
+            if let Some(c) = sf.counter.per_worker.get(worker) {
+                c.store(*n, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Packets each SF handled, all workers together, as last published.
+    pub fn sf_totals(&self) -> Vec<(String, u64)> {
+        self.sfs
+            .iter()
+            .map(|sf| (sf.name.clone(), sf.counter.total()))
+            .collect()
+    }
+
+    /// A hop in words, for traces.
+    fn describe_hop(&self, hop: Hop) -> String {
+        match hop {
+            Hop::Sf(i) => format!("SF {}", self.sfs[i].name),
+            Hop::Sff(n) => format!("neighbour {}", self.neighbor_names[n]),
+            Hop::End(x) => format!("end of chain, exit {}", self.exit_names[x]),
+        }
+    }
+
     /// Names of the SFs, by index (as in [`SfcState::sf_packets`]).
     pub fn sf_names(&self) -> Vec<String> {
         self.sfs.iter().map(|s| s.name.clone()).collect()
@@ -610,9 +751,42 @@ impl SfcTables {
     /// Runs one packet that arrived on `in_port` through ethernet input and everything after it.
     #[inline]
     pub fn process<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P, in_port: usize) -> Verdict {
+        self.process_with(st, pkt, in_port, &mut NoTrace)
+    }
+
+    /// [`process`](Self::process), recording each node the packet passes through in `tr`.
+    #[inline]
+    pub fn process_with<P: PacketBuf, T: Tracer>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        in_port: usize,
+        tr: &mut T,
+    ) -> Verdict {
+        if T::ON {
+            let d = pkt.data();
+            tr.step(
+                "ethernet-input",
+                format_args!(
+                    "port {in_port}, {} bytes, ethertype {}",
+                    d.len(),
+                    d.get(12..14)
+                        .map(|e| format!("0x{:02x}{:02x}", e[0], e[1]))
+                        .unwrap_or_else(|| "none (runt)".into())
+                ),
+            );
+        }
         match self.transit_fast(st, pkt.data_mut(), in_port) {
-            Some(v) => v,
-            None => self.process_general(st, pkt, in_port),
+            Some(v) => {
+                if T::ON {
+                    tr.step(
+                        "sff-transit-fast",
+                        format_args!("outer headers rewritten in place toward the next SFF"),
+                    );
+                }
+                v
+            }
+            None => self.process_general(st, pkt, in_port, tr),
         }
     }
 
@@ -699,11 +873,12 @@ impl SfcTables {
 
     /// Ethernet input and everything after it, for any packet.
     #[inline]
-    fn process_general<P: PacketBuf>(
+    fn process_general<P: PacketBuf, T: Tracer>(
         &self,
         st: &mut SfcState,
         pkt: &mut P,
         in_port: usize,
+        tr: &mut T,
     ) -> Verdict {
         let l2 = match l2_parse(pkt.data()) {
             Ok(l2) => l2,
@@ -712,7 +887,7 @@ impl SfcTables {
         };
         if !self.proxies.is_empty() {
             if let Some(&sf) = self.proxies.get(&(in_port, l2.vlans[0])) {
-                return self.proxy_in(st, pkt, sf, &l2);
+                return self.proxy_in(st, pkt, sf, &l2, tr);
             }
         }
         match l2.ethertype {
@@ -720,19 +895,19 @@ impl SfcTables {
                 if !pkt.adj(l2.l3_offset) {
                     return Verdict::Drop(DropReason::NshTruncated);
                 }
-                self.sff_ingress(st, pkt, None)
+                self.sff_ingress(st, pkt, None, tr)
             }
             EtherType::Ipv4 => match self.ipv4_to_vtep(pkt.data(), l2.l3_offset) {
-                Ok(Some((gpe_at, sport))) => self.gpe_input(st, pkt, gpe_at, sport),
-                Ok(None) => self.classify(st, pkt, in_port, &l2),
+                Ok(Some((gpe_at, sport))) => self.gpe_input(st, pkt, gpe_at, sport, tr),
+                Ok(None) => self.classify(st, pkt, in_port, &l2, tr),
                 Err(r) => Verdict::Drop(r),
             },
             EtherType::Ipv6 => match self.ipv6_to_vtep(pkt.data(), l2.l3_offset) {
-                Ok(Some((gpe_at, sport))) => self.gpe_input(st, pkt, gpe_at, sport),
-                Ok(None) => self.classify(st, pkt, in_port, &l2),
+                Ok(Some((gpe_at, sport))) => self.gpe_input(st, pkt, gpe_at, sport, tr),
+                Ok(None) => self.classify(st, pkt, in_port, &l2, tr),
                 Err(r) => Verdict::Drop(r),
             },
-            _ => self.classify(st, pkt, in_port, &l2),
+            _ => self.classify(st, pkt, in_port, &l2, tr),
         }
     }
 
@@ -788,12 +963,13 @@ impl SfcTables {
     /// VXLAN-GPE to one of our VTEPs; `sport` is the outer UDP source port, the flow entropy
     /// the previous hop chose, kept when re-encapsulating.
     #[inline]
-    fn gpe_input<P: PacketBuf>(
+    fn gpe_input<P: PacketBuf, T: Tracer>(
         &self,
         st: &mut SfcState,
         pkt: &mut P,
         at: usize,
         sport: u16,
+        tr: &mut T,
     ) -> Verdict {
         let gpe = match vxlan_gpe::Packet::new_checked(&pkt.data()[at..]) {
             Ok(g) => g,
@@ -809,17 +985,18 @@ impl SfcTables {
         if !pkt.adj(at + vxlan_gpe::HEADER_LEN) {
             return Verdict::Drop(DropReason::GpeTruncated);
         }
-        self.sff_ingress(st, pkt, Some(sport))
+        self.sff_ingress(st, pkt, Some(sport), tr)
     }
 
     /// NSH arriving from the network (the packet starts at the NSH header); `entropy` is the
     /// outer UDP source port it came with, if any.
     #[inline]
-    fn sff_ingress<P: PacketBuf>(
+    fn sff_ingress<P: PacketBuf, T: Tracer>(
         &self,
         st: &mut SfcState,
         pkt: &mut P,
         entropy: Option<u16>,
+        tr: &mut T,
     ) -> Verdict {
         let mut h = match nsh::Packet::new_checked(pkt.data_mut()) {
             Ok(h) => h,
@@ -839,6 +1016,26 @@ impl SfcTables {
         if h.o_bit() {
             return Verdict::SlowPath(SlowReason::NshOam);
         }
+        if T::ON {
+            tr.step(
+                "nsh-input",
+                format_args!(
+                    "SPI {} SI {} TTL {} MD type {:?}, {} from {}",
+                    h.spi(),
+                    h.si(),
+                    h.ttl(),
+                    h.md_type(),
+                    if entropy.is_some() {
+                        "VXLAN-GPE"
+                    } else {
+                        "Ethernet"
+                    },
+                    entropy
+                        .map(|e| format!("UDP source port {e}"))
+                        .unwrap_or_else(|| "the wire".into())
+                ),
+            );
+        }
         if h.ttl() <= 1 {
             return Verdict::Drop(DropReason::NshTtlExpired);
         }
@@ -846,7 +1043,7 @@ impl SfcTables {
         if h.si() == 0 {
             return Verdict::Drop(DropReason::NshSiZero);
         }
-        self.sff_forward(st, pkt, None, entropy)
+        self.sff_forward(st, pkt, None, entropy, tr)
     }
 
     /// The inner packet's flow key (the packet starts at a checked NSH header).
@@ -892,12 +1089,13 @@ impl SfcTables {
     /// Forwards a packet that starts at a valid NSH header by its (SPI, SI). `flow` is the inner
     /// packet's flow key when the caller already knows it.
     #[inline]
-    fn sff_forward<P: PacketBuf>(
+    fn sff_forward<P: PacketBuf, T: Tracer>(
         &self,
         st: &mut SfcState,
         pkt: &mut P,
         mut flow: Option<Option<FlowKey>>,
         entropy: Option<u16>,
+        tr: &mut T,
     ) -> Verdict {
         // One hash lookup per packet (SPI → the path's hops); built-in hops keep the SPI and
         // only move SI, so the next lookups index the same table. SI strictly decreases on every
@@ -923,6 +1121,12 @@ impl SfcTables {
             let Some(hop) = hops.get(si) else {
                 return Verdict::Drop(DropReason::NshUnknownPath);
             };
+            if T::ON {
+                tr.step(
+                    "sff",
+                    format_args!("SPI {spi} SI {si} → {}", self.describe_hop(hop)),
+                );
+            }
             match hop {
                 Hop::End(x) => return self.end_of_chain(pkt, x),
                 Hop::Sff(n) => return self.to_neighbor(pkt, n, flow.flatten(), entropy),
@@ -932,6 +1136,9 @@ impl SfcTables {
                         return Verdict::Drop(DropReason::AllInstancesDown);
                     };
                     st.sf_packets[inst] += 1;
+                    if T::ON {
+                        tr.step("sf", format_args!("instance {}", self.sfs[inst].name));
+                    }
                     match &self.sfs[inst].imp {
                         SfImpl::Counter => {}
                         SfImpl::Firewall {
@@ -1091,12 +1298,13 @@ impl SfcTables {
 
     /// Classifies a plain packet: onto a path (NSH pushed, then forwarded), out an exit, or drop.
     #[inline]
-    fn classify<P: PacketBuf>(
+    fn classify<P: PacketBuf, T: Tracer>(
         &self,
         st: &mut SfcState,
         pkt: &mut P,
         in_port: usize,
         l2: &L2Info,
+        tr: &mut T,
     ) -> Verdict {
         let flow = FlowKey::extract(&pkt.data()[l2.l3_offset..], l2.ethertype).ok();
         let hit = flow.and_then(|flow| {
@@ -1107,6 +1315,27 @@ impl SfcTables {
             };
             self.classifier.lookup_cached(&mut st.cache, &key)
         });
+        if T::ON {
+            tr.step(
+                "classifier",
+                format_args!(
+                    "flow {} → {}",
+                    flow.map(|f| f.to_string())
+                        .unwrap_or_else(|| "none (not IP)".into()),
+                    match hit {
+                        Some((rule, _)) => format!(
+                            "rule {rule}: {}",
+                            match self.rule_actions[rule] {
+                                RuleAction::Path(p) => format!("path {}", self.path_names[p]),
+                                RuleAction::Exit(x) => format!("exit {}", self.exit_names[x]),
+                                RuleAction::Drop => "drop".into(),
+                            }
+                        ),
+                        None => "no rule (sfc.unmatched)".into(),
+                    }
+                ),
+            );
+        }
         let action = match hit {
             Some((rule, _)) => self.rule_actions[rule],
             None => match self.unmatched {
@@ -1131,7 +1360,7 @@ impl SfcTables {
                     return Verdict::Drop(DropReason::NoHeadroom);
                 }
                 pkt.data_mut()[..hdr.len()].copy_from_slice(hdr);
-                self.sff_forward(st, pkt, Some(flow), None)
+                self.sff_forward(st, pkt, Some(flow), None, tr)
             }
         }
     }
@@ -1181,13 +1410,20 @@ impl SfcTables {
 
     /// A frame back from a proxied SF: the flow's NSH header is restored with SI − 1.
     #[inline]
-    fn proxy_in<P: PacketBuf>(
+    fn proxy_in<P: PacketBuf, T: Tracer>(
         &self,
         st: &mut SfcState,
         pkt: &mut P,
-        _sf: usize,
+        sf: usize,
         l2: &L2Info,
+        tr: &mut T,
     ) -> Verdict {
+        if T::ON {
+            tr.step(
+                "sfc-proxy-in",
+                format_args!("back from SF {}", self.sfs[sf].name),
+            );
+        }
         if l2.vlans[0].is_some() {
             // Remove the outer tag: move the MACs over it.
             let d = pkt.data_mut();
@@ -1212,7 +1448,7 @@ impl SfcTables {
             return Verdict::Drop(DropReason::NshSiZero);
         }
         h.set_si(si - 1);
-        self.sff_forward(st, pkt, Some(Some(flow)), None)
+        self.sff_forward(st, pkt, Some(Some(flow)), None, tr)
     }
 }
 
@@ -1731,7 +1967,7 @@ hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
                 fast_taken += 1;
             }
             let va = t.process(&mut fast_st, &mut a, 0);
-            let vb = t.process_general(&mut slow_st, &mut b, 0);
+            let vb = t.process_general(&mut slow_st, &mut b, 0, &mut NoTrace);
             assert_eq!(va, vb, "verdict for {f:02x?}");
             if matches!(va, Verdict::Tx(_)) {
                 assert_eq!(a.data(), b.data(), "bytes for {f:02x?}");

@@ -43,6 +43,25 @@ pub struct FlowKey {
     pub dst_port: u16,
 }
 
+impl std::fmt::Display for FlowKey {
+    /// `10.1.0.1:1024 → 10.2.0.1:80 proto 6`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let addr = |b: &[u8; 16]| -> IpAddr {
+            match self.family {
+                IpFamily::Ipv4 => IpAddr::from([b[0], b[1], b[2], b[3]]),
+                IpFamily::Ipv6 => IpAddr::from(*b),
+            }
+        };
+        let (s, d) = (addr(&self.src), addr(&self.dst));
+        let p = u8::from(self.protocol);
+        match self.family {
+            IpFamily::Ipv4 => write!(f, "{s}:{} → {d}:{}", self.src_port, self.dst_port)?,
+            IpFamily::Ipv6 => write!(f, "[{s}]:{} → [{d}]:{}", self.src_port, self.dst_port)?,
+        }
+        write!(f, " proto {p}")
+    }
+}
+
 /// The first source port of the dynamic range (RFC 6335 §6), used by [`FlowKey::entropy_port`].
 pub const ENTROPY_PORT_BASE: u16 = 49152;
 

@@ -1,0 +1,891 @@
+//! The control commands: parsing a request line, running it, building the reply line.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::state::{flag, new_latency_histogram, CapturePoint, Dataplane, CAPTURE_MAX};
+use super::{error_reply, ok_reply, PROTOCOL_VERSION};
+use crate::config::{HopConfig, NeighborConfig, PathConfig, Pipeline, RuleConfig, SfConfig};
+use crate::nodes::sfc::SfcTables;
+use crate::stats::{DropReason, WorkerSnapshot};
+
+/// Something that can be up or down.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UpDown {
+    Up,
+    Down,
+}
+
+/// Something that can be on or off.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// What `show` shows.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ShowWhat {
+    Version,
+    Ports,
+    Workers,
+    Paths,
+    Rules,
+    Groups,
+    Sfs,
+    Neighbors,
+    Stats,
+    Errors,
+    Latency,
+    Pipeline,
+}
+
+/// One request. The wire form is a JSON object with `"command"` naming the variant in
+/// kebab-case, the variant's fields next to it, and an optional `"version"`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Command {
+    Show {
+        what: ShowWhat,
+    },
+    AddRule {
+        rule: RuleConfig,
+        /// Where in the classifier list (the end when absent); priorities decide matching.
+        position: Option<usize>,
+    },
+    DeleteRule {
+        name: Option<String>,
+        index: Option<usize>,
+    },
+    AddPath {
+        path: PathConfig,
+    },
+    DeletePath {
+        name: String,
+    },
+    AddHop {
+        path: String,
+        hop: HopConfig,
+    },
+    DeleteHop {
+        path: String,
+        si: u8,
+    },
+    AddSf {
+        sf: SfConfig,
+    },
+    DeleteSf {
+        name: String,
+    },
+    AddNeighbor {
+        neighbor: NeighborConfig,
+    },
+    DeleteNeighbor {
+        name: String,
+    },
+    SetSf {
+        name: String,
+        state: UpDown,
+    },
+    SetPort {
+        name: String,
+        state: UpDown,
+    },
+    SetLatency {
+        state: OnOff,
+    },
+    ClearStats {},
+    Reload {
+        file: Option<PathBuf>,
+    },
+    Trace {
+        count: u32,
+        timeout_ms: Option<u64>,
+    },
+    Capture {
+        count: u32,
+        at: String,
+        file: PathBuf,
+        timeout_ms: Option<u64>,
+    },
+    Metrics {},
+    Shutdown {},
+}
+
+/// Parses one request line: JSON, an object, a version we speak, a known command with fields of
+/// the right types. Errors name the field.
+pub fn parse(line: &[u8]) -> Result<Command, String> {
+    let mut v: Value = serde_json::from_slice(line).map_err(|e| format!("malformed JSON: {e}"))?;
+    let Some(obj) = v.as_object_mut() else {
+        return Err("a request must be a JSON object".into());
+    };
+    if let Some(ver) = obj.remove("version") {
+        match ver.as_u64() {
+            Some(n) if n == u64::from(PROTOCOL_VERSION) => {}
+            _ => {
+                return Err(format!(
+                    "version: this qdp speaks protocol version {PROTOCOL_VERSION}, not {ver}"
+                ))
+            }
+        }
+    }
+    let name = match obj.remove("command") {
+        None => {
+            return Err(
+                "command: missing (e.g. {\"command\": \"show\", \"what\": \"ports\"})".into(),
+            )
+        }
+        Some(Value::String(s)) => s,
+        Some(other) => return Err(format!("command: must be a string, not {other}")),
+    };
+    // As an externally tagged enum, so that errors carry the path of the field.
+    let rest = Value::Object(std::mem::take(obj));
+    let tagged = Value::Object([(name.clone(), rest)].into_iter().collect());
+    serde_path_to_error::deserialize(tagged).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        match path.strip_prefix(&format!("{name}.")) {
+            Some(field) => format!("{field}: {inner}"),
+            None if inner.starts_with("unknown variant") => format!("command: {inner}"),
+            None => inner,
+        }
+    })
+}
+
+/// Runs one request line and returns the reply line.
+pub fn handle(dp: &Arc<Dataplane>, line: &[u8]) -> String {
+    match parse(line).and_then(|c| run(dp, c)) {
+        Ok(v) => ok_reply(v),
+        Err(e) => error_reply(&e),
+    }
+}
+
+/// Runs a parsed command.
+pub fn run(dp: &Arc<Dataplane>, cmd: Command) -> Result<Value, String> {
+    match cmd {
+        Command::Show { what } => show(dp, what),
+        Command::AddRule { rule, position } => change(dp, |p| {
+            let at = position.unwrap_or(p.classifier.len());
+            if at > p.classifier.len() {
+                return Err(format!(
+                    "position: {at} is past the end of the classifier ({} rules)",
+                    p.classifier.len()
+                ));
+            }
+            p.classifier.insert(at, rule);
+            Ok(())
+        }),
+        Command::DeleteRule { name, index } => change(dp, |p| {
+            let i = match (&name, index) {
+                (Some(n), None) => p
+                    .classifier
+                    .iter()
+                    .position(|r| r.name.as_deref() == Some(n.as_str()))
+                    .ok_or_else(|| format!("name: no classifier rule called '{n}'"))?,
+                (None, Some(i)) if i < p.classifier.len() => i,
+                (None, Some(i)) => {
+                    return Err(format!(
+                        "index: no rule {i} (the classifier has {})",
+                        p.classifier.len()
+                    ))
+                }
+                _ => return Err("give exactly one of name or index".into()),
+            };
+            p.classifier.remove(i);
+            Ok(())
+        }),
+        Command::AddPath { path } => change(dp, |p| {
+            p.paths.push(path);
+            Ok(())
+        }),
+        Command::DeletePath { name } => change(dp, |p| {
+            let i = find(&p.paths, |x| x.name == name, "name", "path", &name)?;
+            p.paths.remove(i);
+            Ok(())
+        }),
+        Command::AddHop { path, hop } => change(dp, |p| {
+            let i = find(&p.paths, |x| x.name == path, "path", "path", &path)?;
+            let hops = &mut p.paths[i].hops;
+            hops.push(hop);
+            hops.sort_by_key(|h| std::cmp::Reverse(h.si));
+            Ok(())
+        }),
+        Command::DeleteHop { path, si } => change(dp, |p| {
+            let i = find(&p.paths, |x| x.name == path, "path", "path", &path)?;
+            let hops = &mut p.paths[i].hops;
+            let h = hops
+                .iter()
+                .position(|h| h.si == si)
+                .ok_or_else(|| format!("si: path '{path}' has no hop at SI {si}"))?;
+            hops.remove(h);
+            Ok(())
+        }),
+        Command::AddSf { sf } => change(dp, |p| {
+            p.sfs.push(sf);
+            Ok(())
+        }),
+        Command::DeleteSf { name } => change(dp, |p| {
+            let i = find(&p.sfs, |x| x.name == name, "name", "SF", &name)?;
+            p.sfs.remove(i);
+            Ok(())
+        }),
+        Command::AddNeighbor { neighbor } => change(dp, |p| {
+            p.neighbors.push(neighbor);
+            Ok(())
+        }),
+        Command::DeleteNeighbor { name } => change(dp, |p| {
+            let i = find(&p.neighbors, |x| x.name == name, "name", "neighbor", &name)?;
+            p.neighbors.remove(i);
+            Ok(())
+        }),
+        Command::SetSf { name, state } => change(dp, |p| {
+            let i = find(&p.sfs, |x| x.name == name, "name", "SF", &name)?;
+            p.sfs[i].down = state == UpDown::Down;
+            Ok(())
+        }),
+        Command::SetPort { name, state } => set_port(dp, &name, state),
+        Command::SetLatency { state } => {
+            dp.set_flag(flag::LATENCY, state == OnOff::On);
+            Ok(json!({ "latency": state == OnOff::On }))
+        }
+        Command::ClearStats {} => clear_stats(dp),
+        Command::Reload { file } => reload(dp, file),
+        Command::Trace { count, timeout_ms } => trace(dp, count, timeout_ms),
+        Command::Capture {
+            count,
+            at,
+            file,
+            timeout_ms,
+        } => capture(dp, count, &at, &file, timeout_ms),
+        Command::Metrics {} => Ok(Value::String(super::metrics::render(dp))),
+        Command::Shutdown {} => {
+            dp.stop.store(true, Ordering::Relaxed);
+            Ok(json!({ "shutting_down": true }))
+        }
+    }
+}
+
+fn find<T>(
+    v: &[T],
+    pred: impl Fn(&T) -> bool,
+    field: &str,
+    kind: &str,
+    name: &str,
+) -> Result<usize, String> {
+    v.iter()
+        .position(pred)
+        .ok_or_else(|| format!("{field}: no {kind} called '{name}'"))
+}
+
+/// The one path for every change: edit a copy of the running pipeline, check it with the
+/// `qdp check` rules, compile the tables, swap them in. Nothing changes on any error.
+pub fn change(
+    dp: &Dataplane,
+    edit: impl FnOnce(&mut Pipeline) -> Result<(), String>,
+) -> Result<Value, String> {
+    let _serial = dp
+        .change_lock
+        .lock()
+        .map_err(|_| "control state poisoned")?;
+    let mut p = dp
+        .pipeline
+        .lock()
+        .map_err(|_| "control state poisoned")?
+        .clone();
+    if dp.sfc.load().is_none() {
+        return Err(
+            "the running pipeline does not chain service functions (it started without SFC \
+             sections); restart qdp with them"
+                .into(),
+        );
+    }
+    edit(&mut p)?;
+    apply(dp, p)
+}
+
+fn apply(dp: &Dataplane, p: Pipeline) -> Result<Value, String> {
+    p.validate().map_err(|e| e.to_string())?;
+    let macs: Vec<[u8; 6]> = dp.ports.iter().map(|x| x.mac).collect();
+    let old = dp.sfc.load_full();
+    let tables = SfcTables::build_from(&p, &macs, old.as_deref())?;
+    dp.swap_sfc(Arc::new(tables));
+    let summary = json!({
+        "generation": dp.generation.load(Ordering::Acquire),
+        "paths": p.paths.len(),
+        "rules": p.classifier.len(),
+        "sfs": p.sfs.len(),
+        "neighbors": p.neighbors.len(),
+    });
+    *dp.pipeline.lock().map_err(|_| "control state poisoned")? = p;
+    Ok(summary)
+}
+
+/// Reloads the pipeline file: only the SFC sections may differ from the running one.
+fn reload(dp: &Dataplane, file: Option<PathBuf>) -> Result<Value, String> {
+    let file = file.or_else(|| dp.source.clone()).ok_or_else(|| {
+        "file: qdp runs the built-in demo pipeline; name the file to load".to_string()
+    })?;
+    let new = Pipeline::load(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let _serial = dp
+        .change_lock
+        .lock()
+        .map_err(|_| "control state poisoned")?;
+    let cur = dp
+        .pipeline
+        .lock()
+        .map_err(|_| "control state poisoned")?
+        .clone();
+    let fixed: [(&str, bool); 9] = [
+        ("name", cur.name == new.name),
+        ("eal", cur.eal == new.eal),
+        ("mempool", cur.mempool == new.mempool),
+        ("ports", cur.ports == new.ports),
+        ("workers", cur.workers == new.workers),
+        ("cross_connect", cur.cross_connect == new.cross_connect),
+        ("stats", cur.stats == new.stats),
+        ("control", cur.control == new.control),
+        ("sfc sections", cur.has_sfc() || !new.has_sfc()),
+    ];
+    if let Some((section, _)) = fixed.iter().find(|(_, same)| !same) {
+        return Err(format!(
+            "{}: {section} cannot change while qdp runs (restart qdp for that); nothing was changed",
+            file.display()
+        ));
+    }
+    if dp.sfc.load().is_none() {
+        // Nothing to swap: the file is the same as the running one.
+        return Ok(json!({ "unchanged": true }));
+    }
+    apply(dp, new)
+}
+
+fn set_port(dp: &Dataplane, name: &str, state: UpDown) -> Result<Value, String> {
+    let i = dp
+        .port_index(name)
+        .ok_or_else(|| format!("name: no port called '{name}'"))?;
+    let down = state == UpDown::Down;
+    dp.port_down[i].store(down, Ordering::Release);
+    let any = dp.port_down.iter().any(|d| d.load(Ordering::Acquire));
+    dp.set_flag(flag::PORT_DOWN, any);
+    let link = match dp.ports[i].id.set_link(!down) {
+        Ok(()) => "driver link state changed".to_string(),
+        Err(e) => format!("driver link state unchanged ({e}); qdp no longer polls or sends"),
+    };
+    Ok(json!({ "port": name, "state": if down { "down" } else { "up" }, "link": link }))
+}
+
+fn totals(dp: &Dataplane) -> (Vec<WorkerSnapshot>, Vec<crate::dpdk::PortCounters>) {
+    (
+        dp.counters.iter().map(|c| c.snapshot()).collect(),
+        dp.ports.iter().map(|p| p.id.counters()).collect(),
+    )
+}
+
+fn clear_stats(dp: &Dataplane) -> Result<Value, String> {
+    let (workers, ports) = totals(dp);
+    let sfs = dp
+        .sfc
+        .load()
+        .as_ref()
+        .map(|t| t.sf_totals())
+        .unwrap_or_default();
+    *dp.baseline.lock().map_err(|_| "control state poisoned")? = super::state::Baseline {
+        workers,
+        ports,
+        sfs,
+        slow_path: dp.slow_path.load(Ordering::Relaxed),
+    };
+    for s in &dp.latency {
+        s.reset.store(true, Ordering::Relaxed);
+    }
+    Ok(json!({ "cleared": true }))
+}
+
+/// Worker counters since the last `clear stats`.
+pub fn worker_stats(dp: &Dataplane) -> Vec<WorkerSnapshot> {
+    let (now, _) = totals(dp);
+    let base = dp
+        .baseline
+        .lock()
+        .map(|b| b.workers.clone())
+        .unwrap_or_default();
+    now.iter()
+        .enumerate()
+        .map(|(i, s)| match base.get(i) {
+            Some(b) => s.since(b),
+            None => *s,
+        })
+        .collect()
+}
+
+/// Port counters since the last `clear stats`.
+pub fn port_stats(dp: &Dataplane) -> Vec<crate::dpdk::PortCounters> {
+    let (_, now) = totals(dp);
+    let base = dp
+        .baseline
+        .lock()
+        .map(|b| b.ports.clone())
+        .unwrap_or_default();
+    now.iter()
+        .enumerate()
+        .map(|(i, c)| match base.get(i) {
+            Some(b) => crate::dpdk::PortCounters {
+                ipackets: c.ipackets.saturating_sub(b.ipackets),
+                opackets: c.opackets.saturating_sub(b.opackets),
+                ibytes: c.ibytes.saturating_sub(b.ibytes),
+                obytes: c.obytes.saturating_sub(b.obytes),
+                imissed: c.imissed.saturating_sub(b.imissed),
+                ierrors: c.ierrors.saturating_sub(b.ierrors),
+                oerrors: c.oerrors.saturating_sub(b.oerrors),
+                rx_nombuf: c.rx_nombuf.saturating_sub(b.rx_nombuf),
+            },
+            None => *c,
+        })
+        .collect()
+}
+
+/// SF packet counts since the last `clear stats`.
+pub fn sf_stats(dp: &Dataplane) -> Vec<(String, u64)> {
+    let now = dp
+        .sfc
+        .load()
+        .as_ref()
+        .map(|t| t.sf_totals())
+        .unwrap_or_default();
+    let base = dp
+        .baseline
+        .lock()
+        .map(|b| b.sfs.clone())
+        .unwrap_or_default();
+    now.into_iter()
+        .map(|(n, v)| {
+            let b = base.iter().find(|(bn, _)| *bn == n).map_or(0, |x| x.1);
+            (n, v.saturating_sub(b))
+        })
+        .collect()
+}
+
+/// Per-worker latency: asks each worker for a copy of its histogram (TSC cycles).
+pub fn latency(dp: &Dataplane) -> Vec<Option<hdrhistogram::Histogram<u64>>> {
+    for s in &dp.latency {
+        while s.reply.pop().is_some() {}
+        let _ = s.request.push(new_latency_histogram());
+    }
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let mut out: Vec<Option<hdrhistogram::Histogram<u64>>> = vec![None; dp.latency.len()];
+    while Instant::now() < deadline && out.iter().any(|h| h.is_none()) {
+        for (i, s) in dp.latency.iter().enumerate() {
+            if out[i].is_none() {
+                out[i] = s.reply.pop();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for s in &dp.latency {
+        // A worker that did not answer in time must not answer a later request with this one.
+        while s.request.pop().is_some() {}
+    }
+    out
+}
+
+fn cycles_to_ns(dp: &Dataplane, c: u64) -> u64 {
+    if dp.tsc_hz == 0 {
+        return 0;
+    }
+    (u128::from(c) * 1_000_000_000 / u128::from(dp.tsc_hz)) as u64
+}
+
+/// Latency figures of one histogram, in nanoseconds.
+pub fn latency_figures(dp: &Dataplane, h: &hdrhistogram::Histogram<u64>) -> Value {
+    json!({
+        "packets": h.len(),
+        "p50_ns": cycles_to_ns(dp, h.value_at_quantile(0.5)),
+        "p99_ns": cycles_to_ns(dp, h.value_at_quantile(0.99)),
+        "p999_ns": cycles_to_ns(dp, h.value_at_quantile(0.999)),
+        "max_ns": cycles_to_ns(dp, h.max()),
+        "mean_ns": if dp.tsc_hz == 0 { 0.0 } else { h.mean() * 1e9 / dp.tsc_hz as f64 },
+    })
+}
+
+fn mac(m: [u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
+    let p = dp
+        .pipeline
+        .lock()
+        .map_err(|_| "control state poisoned")?
+        .clone();
+    Ok(match what {
+        ShowWhat::Version => json!({
+            "qdp": env!("CARGO_PKG_VERSION"),
+            "protocol": PROTOCOL_VERSION,
+            "pipeline": dp.name,
+            "uptime_s": dp.started.elapsed().as_secs_f64(),
+            "generation": dp.generation.load(Ordering::Acquire),
+        }),
+        ShowWhat::Ports => {
+            let stats = port_stats(dp);
+            Value::Array(
+                dp.ports
+                    .iter()
+                    .zip(&stats)
+                    .enumerate()
+                    .map(|(i, (pi, c))| {
+                        let link = pi.id.link();
+                        json!({
+                            "name": pi.name,
+                            "id": pi.id.0,
+                            "driver": pi.driver,
+                            "mac": mac(pi.mac),
+                            "node": pi.socket,
+                            "admin": if dp.port_down[i].load(Ordering::Acquire) { "down" } else { "up" },
+                            "link": if link.up { "up" } else { "down" },
+                            "rx_packets": c.ipackets,
+                            "tx_packets": c.opackets,
+                            "rx_bytes": c.ibytes,
+                            "tx_bytes": c.obytes,
+                            "missed": c.imissed,
+                            "rx_errors": c.ierrors,
+                            "tx_errors": c.oerrors,
+                            "nombuf": c.rx_nombuf,
+                        })
+                    })
+                    .collect(),
+            )
+        }
+        ShowWhat::Workers => {
+            let stats = worker_stats(dp);
+            Value::Array(
+                p.workers
+                    .iter()
+                    .zip(&stats)
+                    .map(|(w, s)| {
+                        json!({
+                            "name": w.name,
+                            "core": w.core,
+                            "rx": w.rx,
+                            "rx_packets": s.rx_packets,
+                            "tx_packets": s.tx_packets,
+                            "drops": s.drops_total(),
+                            "polls": s.polls,
+                            "busy_pct": if s.polls == 0 { 0.0 } else {
+                                100.0 * (s.polls - s.empty_polls) as f64 / s.polls as f64
+                            },
+                        })
+                    })
+                    .collect(),
+            )
+        }
+        ShowWhat::Paths => Value::Array(
+            p.paths
+                .iter()
+                .map(|x| {
+                    json!({
+                        "name": x.name,
+                        "spi": x.spi,
+                        "reverse": x.reverse,
+                        "hops": x.hops.iter().map(|h| {
+                            let to = match (&h.sf, &h.sff, &h.end) {
+                                (Some(s), _, _) => format!("sf {s}"),
+                                (_, Some(s), _) => format!("sff {s}"),
+                                (_, _, Some(e)) => format!("end {e}"),
+                                _ => "?".into(),
+                            };
+                            format!("{}: {to}", h.si)
+                        }).collect::<Vec<_>>().join(", "),
+                    })
+                })
+                .collect(),
+        ),
+        ShowWhat::Rules => Value::Array(
+            p.classifier
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+                    if let Some(o) = v.as_object_mut() {
+                        o.retain(|_, x| !x.is_null());
+                        o.insert("index".into(), json!(i));
+                    }
+                    v
+                })
+                .collect(),
+        ),
+        ShowWhat::Groups => Value::Array(
+            p.sfs
+                .iter()
+                .filter(|s| s.kind == crate::config::SfKind::Group)
+                .map(|g| {
+                    let members: Vec<Value> = g
+                        .members
+                        .iter()
+                        .map(|m| {
+                            let down = p.sfs.iter().find(|s| &s.name == m).is_some_and(|s| s.down);
+                            json!({ "name": m, "state": if down { "down" } else { "up" } })
+                        })
+                        .collect();
+                    json!({ "name": g.name, "members": members })
+                })
+                .collect(),
+        ),
+        ShowWhat::Sfs => {
+            let counts = sf_stats(dp);
+            Value::Array(
+                p.sfs
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "name": s.name,
+                            "kind": serde_json::to_value(s.kind).unwrap_or(Value::Null),
+                            "state": if s.down { "down" } else { "up" },
+                            "packets": counts.iter().find(|(n, _)| *n == s.name).map_or(0, |x| x.1),
+                        })
+                    })
+                    .collect(),
+            )
+        }
+        ShowWhat::Neighbors => Value::Array(
+            p.neighbors
+                .iter()
+                .map(|n| serde_json::to_value(n).unwrap_or(Value::Null))
+                .collect(),
+        ),
+        ShowWhat::Stats => {
+            let ws = worker_stats(dp);
+            let mut total = WorkerSnapshot::default();
+            ws.iter().for_each(|s| total.add(s));
+            json!({
+                "rx_packets": total.rx_packets,
+                "rx_bytes": total.rx_bytes,
+                "tx_packets": total.tx_packets,
+                "tx_bytes": total.tx_bytes,
+                "drops": total.drops_total(),
+                "slow_path": total.slow_path,
+                "uptime_s": dp.started.elapsed().as_secs_f64(),
+            })
+        }
+        ShowWhat::Errors => {
+            let ws = worker_stats(dp);
+            let mut rows = Vec::new();
+            for r in DropReason::ALL {
+                let per: Vec<u64> = ws.iter().map(|s| s.drop(*r)).collect();
+                let total: u64 = per.iter().sum();
+                if total > 0 {
+                    let mut row = serde_json::Map::new();
+                    row.insert("reason".into(), json!(r.name()));
+                    row.insert("node".into(), json!(node_of(*r)));
+                    row.insert("total".into(), json!(total));
+                    for (w, n) in dp.workers.iter().zip(&per) {
+                        row.insert(w.clone(), json!(n));
+                    }
+                    rows.push(Value::Object(row));
+                }
+            }
+            Value::Array(rows)
+        }
+        ShowWhat::Latency => {
+            let on = dp.flags.load(Ordering::Acquire) & flag::LATENCY != 0;
+            let hs = latency(dp);
+            let mut all = new_latency_histogram();
+            let mut rows = Vec::new();
+            for (w, h) in dp.workers.iter().zip(&hs) {
+                let mut row = json!({ "worker": w });
+                match h {
+                    Some(h) => {
+                        let _ = all.add(h);
+                        if let (Some(o), Value::Object(f)) =
+                            (row.as_object_mut(), latency_figures(dp, h))
+                        {
+                            o.extend(f);
+                        }
+                    }
+                    None => {
+                        row["error"] = json!("worker did not answer within 500 ms");
+                    }
+                }
+                rows.push(row);
+            }
+            json!({
+                "measuring": on,
+                "note": if on { "rx-to-tx time per packet, from the end of rx_burst to the end of tx_burst" }
+                        else { "latency measurement is off: qdpctl set latency on" },
+                "workers": rows,
+                "all": latency_figures(dp, &all),
+            })
+        }
+        ShowWhat::Pipeline => json!({
+            "name": p.name,
+            "source": dp.source.as_ref().map(|s| s.display().to_string()),
+            "vteps": p.vteps.len(),
+            "neighbors": p.neighbors.len(),
+            "sfs": p.sfs.len(),
+            "exits": p.exits.len(),
+            "paths": p.paths.len(),
+            "rules": p.classifier.len(),
+            "generation": dp.generation.load(Ordering::Acquire),
+        }),
+    })
+}
+
+/// The node a drop reason belongs to (for `show errors`).
+pub fn node_of(r: DropReason) -> &'static str {
+    use DropReason::*;
+    match r {
+        TxFull | PortDown => "interface-output",
+        NoRoute | Runt => "xconnect",
+        EthTruncated | VlanStack => "ethernet-input",
+        Ipv4Malformed | Ipv4BadChecksum | Ipv6Malformed | UdpMalformed | NotForUs => "ip-input",
+        GpeTruncated | GpeBadVersion | GpeNoPBit | GpeNotNsh => "vxlan-gpe-input",
+        NshTruncated | NshBadVersion | NshBadLength | NshBadMdType | NshTlvOverrun
+        | NshTtlExpired | NshSiZero => "nsh-input",
+        SlowPathFull => "slow-path",
+        NshUnknownPath | AllInstancesDown => "sff",
+        NshUnknownNextProtocol => "end-of-chain",
+        ClassifierDrop | Unmatched => "classifier",
+        FirewallDeny => "sf-firewall",
+        NoHeadroom => "nsh-encap",
+        ProxyNoState | ProxyUnsupported | ProxyMetadataTooLarge => "sfc-proxy",
+    }
+}
+
+fn wait_until(timeout: Duration, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn trace(dp: &Dataplane, count: u32, timeout_ms: Option<u64>) -> Result<Value, String> {
+    if count == 0 || count as usize > CAPTURE_MAX {
+        return Err(format!("count: must be 1..={CAPTURE_MAX}"));
+    }
+    let _serial = dp
+        .session_lock
+        .lock()
+        .map_err(|_| "control state poisoned")?;
+    dp.arm_trace(count);
+    wait_until(Duration::from_millis(timeout_ms.unwrap_or(2000)), || {
+        dp.trace_remaining() == 0 && dp.trace.records.len() >= count as usize
+    });
+    dp.disarm_trace();
+    // Records still being written by a worker that took the last packets.
+    std::thread::sleep(Duration::from_millis(5));
+    let mut records = Vec::new();
+    while let Some(r) = dp.trace.records.pop() {
+        records.push(json!({
+            "worker": dp.workers.get(r.worker),
+            "port": dp.ports.get(r.port).map(|p| p.name.clone()),
+            "len": r.len,
+            "nodes": r.steps.iter().map(|(n, d)| json!({ "node": n, "detail": d })).collect::<Vec<_>>(),
+            "verdict": r.verdict,
+        }));
+    }
+    Ok(json!({ "requested": count, "traced": records.len(), "packets": records }))
+}
+
+/// Parses a capture point: `rx:PORT`, `tx:PORT` or `drop`.
+pub fn parse_point(dp: &Dataplane, at: &str) -> Result<CapturePoint, String> {
+    let port = |n: &str| {
+        dp.port_index(n)
+            .ok_or_else(|| format!("at: no port called '{n}'"))
+    };
+    match at.split_once(':') {
+        Some(("rx", n)) => Ok(CapturePoint::Rx(port(n)?)),
+        Some(("tx", n)) => Ok(CapturePoint::Tx(port(n)?)),
+        None if at == "drop" => Ok(CapturePoint::Drop),
+        _ => Err(format!("at: '{at}' is not rx:PORT, tx:PORT or drop")),
+    }
+}
+
+fn capture(
+    dp: &Dataplane,
+    count: u32,
+    at: &str,
+    file: &std::path::Path,
+    timeout_ms: Option<u64>,
+) -> Result<Value, String> {
+    if count == 0 || count as usize > CAPTURE_MAX {
+        return Err(format!("count: must be 1..={CAPTURE_MAX}"));
+    }
+    let point = parse_point(dp, at)?;
+    let out = std::fs::File::create(file)
+        .map_err(|e| format!("file: cannot create {}: {e}", file.display()))?;
+    let _serial = dp
+        .session_lock
+        .lock()
+        .map_err(|_| "control state poisoned")?;
+    dp.arm_capture(point, count);
+    wait_until(Duration::from_millis(timeout_ms.unwrap_or(2000)), || {
+        dp.capture_remaining() == 0 && dp.capture.full.len() >= count as usize
+    });
+    dp.disarm_capture();
+    std::thread::sleep(Duration::from_millis(5));
+    let header = pcap_file::pcap::PcapHeader {
+        snaplen: super::state::CAPTURE_SNAPLEN as u32,
+        ..Default::default()
+    };
+    let mut w = pcap_file::pcap::PcapWriter::with_header(out, header)
+        .map_err(|e| format!("file: {}: {e}", file.display()))?;
+    let start = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(dp.started.elapsed());
+    let mut n = 0;
+    while let Some(c) = dp.capture.full.pop() {
+        let pkt = pcap_file::pcap::PcapPacket::new(start + c.at, c.orig_len, &c.data);
+        w.write_packet(&pkt)
+            .map_err(|e| format!("file: {}: {e}", file.display()))?;
+        n += 1;
+        let _ = dp.capture.free.push(c.data);
+    }
+    Ok(json!({ "file": file.display().to_string(), "at": at, "requested": count, "captured": n }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse_and_errors_name_the_field() {
+        assert!(matches!(
+            parse(br#"{"version":1,"command":"show","what":"ports"}"#),
+            Ok(Command::Show {
+                what: ShowWhat::Ports
+            })
+        ));
+        assert!(matches!(
+            parse(br#"{"command":"clear-stats"}"#),
+            Ok(Command::ClearStats {})
+        ));
+        let e = |s: &[u8]| parse(s).unwrap_err();
+        assert!(e(b"{not json").starts_with("malformed JSON"));
+        assert!(e(b"[1,2]").contains("JSON object"));
+        assert!(e(br#"{"what":"ports"}"#).starts_with("command: missing"));
+        assert!(e(br#"{"command":7}"#).starts_with("command: must be a string"));
+        assert!(e(br#"{"command":"frobnicate"}"#).contains("unknown variant `frobnicate`"));
+        assert!(e(br#"{"command":"show"}"#).contains("missing field `what`"));
+        let w = e(br#"{"command":"show","what":"nothing"}"#);
+        eprintln!("{w}");
+        assert!(w.starts_with("what: unknown variant"), "{w}");
+        assert!(e(br#"{"command":"trace","count":"ten"}"#).starts_with("count: invalid type"));
+        assert!(
+            e(br#"{"command":"show","what":"ports","extra":1}"#).contains("unknown field `extra`")
+        );
+        assert!(e(br#"{"version":2,"command":"shutdown"}"#).starts_with("version:"));
+        let r = e(br#"{"command":"add-rule","rule":{"src":"10.0.0.0/8","path":1}}"#);
+        assert!(r.starts_with("rule.path: invalid type"), "{r}");
+    }
+}
