@@ -14,7 +14,7 @@ never with qdp's own encoder. Every subcommand writes a pcap.
   sfc_traffic.py vxlan-nsh OUT [plain options for the inner frame]
         [--outer-src 10.0.0.1] [--outer-dst 10.0.0.2]
         [--outer-smac 02:00:00:00:00:01] [--outer-dmac 02:00:00:00:00:02]
-        [--spi 100] [--si 255] [--ttl 63] [--md 1|2] [--context HEX32]
+        [--spi 100] [--spis 1] [--si 255] [--ttl 63] [--md 1|2] [--context HEX32]
         [--tlv CLASS:TYPE:HEXVALUE ...] [--vni 0] [--sport-entropy]
       Ether/IPv4/UDP(dport 4790, checksum 0)/VXLAN-GPE(flags I+P, next protocol 4 = NSH)
       /NSH(MD1 with a 16-byte context, or MD2 with the given TLVs; next protocol
@@ -165,12 +165,13 @@ def outer_udp(args, sport, vlans=0, ip_kw=None):
             / UDP(sport=sport, dport=VXLAN_GPE_PORT, chksum=0))
 
 
-def nsh_from_args(args, nextproto=NSH_NP_ETH):
+def nsh_from_args(args, nextproto=NSH_NP_ETH, flow=0):
     ctx = bytes.fromhex(args.context) if args.context else None
     if ctx is not None and len(ctx) != 16:
         raise SystemExit("--context must be 32 hex digits (16 bytes)")
     tlvs = [parse_tlv(t) for t in (args.tlv or [])]
-    return nsh(args.spi, args.si, ttl=args.ttl, md=args.md, context=ctx, tlvs=tlvs,
+    spi = args.spi + (flow % args.spis if getattr(args, "spis", 1) > 1 else 0)
+    return nsh(spi, args.si, ttl=args.ttl, md=args.md, context=ctx, tlvs=tlvs,
                nextproto=nextproto)
 
 
@@ -185,7 +186,7 @@ def cmd_vxlan_nsh(args):
     for f, s in flow_order(args):
         sport = sport_entropy(args, f) if args.sport_entropy else VXLAN_GPE_PORT
         frames.append(outer_udp(args, sport) / vxlan_gpe(vni=args.vni)
-                      / nsh_from_args(args) / inner_frame(args, f, s))
+                      / nsh_from_args(args, flow=f) / inner_frame(args, f, s))
     wrpcap(args.out, frames)
 
 
@@ -193,7 +194,7 @@ def cmd_eth_nsh(args):
     frames = []
     for f, s in flow_order(args):
         frames.append(Ether(src=args.outer_smac, dst=args.outer_dmac, type=ETH_P_NSH)
-                      / nsh_from_args(args) / inner_frame(args, f, s))
+                      / nsh_from_args(args, flow=f) / inner_frame(args, f, s))
     wrpcap(args.out, frames)
 
 
@@ -354,6 +355,8 @@ def main():
 
     nsh_opts = argparse.ArgumentParser(add_help=False)
     nsh_opts.add_argument("--spi", type=int, default=100)
+    nsh_opts.add_argument("--spis", type=int, default=1,
+                          help="spread flows over SPIs SPI..SPI+N-1 (flow f uses SPI + f %% N)")
     nsh_opts.add_argument("--si", type=int, default=255)
     nsh_opts.add_argument("--ttl", type=int, default=63)
     nsh_opts.add_argument("--md", type=int, choices=[1, 2], default=1)

@@ -1,0 +1,80 @@
+# Open vSwitch (DPDK datapath) as an NSH SFF, the peer the SFC figures are compared with. Sourced by
+# the bench scripts, not run. Needs Debian's openvswitch-switch-dpdk (apt-get install -y
+# openvswitch-switch-dpdk); ovs_sff_rate prints "skip" without it.
+#
+# The daemons run with their own database and sockets in a scratch folder and are stopped by PID.
+# Topology (OVS userspace tunnelling):
+#   bridge qdpb-phy (netdev, MAC 02:00:00:00:00:02, VTEP 10.0.0.2 on its internal port):
+#     port in  = net_pcap replay of VXLAN-GPE + NSH to 10.0.0.2, port out = net_null sink;
+#     flows in_port=in -> LOCAL (tunnel pop), LOCAL -> out (encapsulated packets leave).
+#   bridge qdpb-int (netdev): vxlan ports with exts=gpe, packet_type=ptap, dst_port 4790:
+#     gpe-in (remote_ip=flow) and gpe-out (remote_ip=10.0.0.3, ARP entry 02:00:00:00:00:03);
+#     flow packet_type=(1,0x894f),nsh_spi=SPI,nsh_si=255 actions=dec_nsh_ttl,output:gpe-out.
+# Same work as qdp's SFF transit: pop, TTL - 1, look up (SPI, SI), push toward the next SFF.
+
+ovs_vswitchd=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+
+ovs_available() { [ -x "$ovs_vswitchd" ] && command -v ovsdb-server >/dev/null && command -v ovs-vsctl >/dev/null; }
+
+ovs_stop() { # dir
+  local d=$1
+  for p in vswitchd ovsdb; do
+    [ -f "$d/$p.pid" ] && kill "$(cat "$d/$p.pid")" 2>/dev/null || true
+  done
+  for _ in $(seq 50); do
+    { [ -f "$d/vswitchd.pid" ] && kill -0 "$(cat "$d/vswitchd.pid")" 2>/dev/null; } || break
+    sleep 0.1
+  done
+  ip link del qdpb-phy 2>/dev/null || true
+  ip link del qdpb-int 2>/dev/null || true
+}
+
+# ovs_sff_rate PCAP SECONDS [SPI]: median Mpps leaving the null port (first second skipped).
+ovs_sff_rate() { ovs_sff_samples "$@" | median; }
+
+# ovs_sff_samples PCAP SECONDS [SPI]: the per-second Mpps leaving the null port (first second
+# skipped), one a line, or "skip" when Open vSwitch with DPDK is not installed.
+ovs_sff_samples() {
+  local pcap=$1 secs=$2 spi=${3:-100}
+  ovs_available || { echo skip; return 0; }
+  local d; d=$(mktemp -d)
+  (
+    export OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d
+    local db=unix:$d/db.sock
+    local v="ovs-vsctl --db=$db --timeout=30"
+    ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    ovsdb-server "$d/conf.db" --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" --detach --log-file="$d/ovsdb.log"
+    $v --no-wait init
+    $v --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-lcore-mask=0x1 \
+      other_config:pmd-cpu-mask=0x2 other_config:dpdk-socket-mem=1024 \
+      "other_config:dpdk-extra=--no-pci --file-prefix qdp-bench-ovs ${ovs_mem_extra:-}"
+    "$ovs_vswitchd" "$db" --pidfile="$d/vswitchd.pid" --detach --log-file="$d/vswitchd.log"
+    $v add-br qdpb-phy -- set bridge qdpb-phy datapath_type=netdev other_config:hwaddr=02:00:00:00:00:02
+    $v add-port qdpb-phy in -- set Interface in type=dpdk "options:dpdk-devargs=net_pcap0,rx_pcap=$pcap,infinite_rx=1"
+    $v add-port qdpb-phy out -- set Interface out type=dpdk "options:dpdk-devargs=net_null1,no-rx=1"
+    ip addr add 10.0.0.2/24 dev qdpb-phy && ip link set qdpb-phy up
+    $v add-br qdpb-int -- set bridge qdpb-int datapath_type=netdev
+    $v add-port qdpb-int gpe-in -- set interface gpe-in type=vxlan options:remote_ip=flow \
+      options:dst_port=4790 options:exts=gpe options:packet_type=ptap
+    $v add-port qdpb-int gpe-out -- set interface gpe-out type=vxlan options:remote_ip=10.0.0.3 \
+      options:dst_port=4790 options:exts=gpe options:packet_type=ptap
+    local ctl; ctl=$(ls "$d"/ovs-vswitchd*.ctl)
+    ovs-appctl -t "$ctl" tnl/arp/set qdpb-phy 10.0.0.3 02:00:00:00:00:03 >/dev/null
+    ovs-ofctl del-flows qdpb-phy
+    ovs-ofctl add-flow qdpb-phy "in_port=in,actions=LOCAL"
+    ovs-ofctl add-flow qdpb-phy "in_port=LOCAL,actions=output:out"
+    ovs-ofctl del-flows qdpb-int
+    ovs-ofctl -O OpenFlow13 add-flow qdpb-int \
+      "in_port=gpe-in,packet_type=(1,0x894f),nsh_spi=$spi,nsh_si=255,actions=dec_nsh_ttl,output:gpe-out"
+    local prev="" now
+    for s in $(seq 0 "$secs"); do
+      now=$(ovs-ofctl dump-ports qdpb-phy out | awk '/tx pkts=/{sub(/.*tx pkts=/,""); sub(/,.*/,""); print; exit}')
+      if [ -n "$prev" ] && [ "$s" -gt 1 ]; then awk -v a="$prev" -v b="$now" 'BEGIN{printf "%.3f\n", (b-a)/1e6}'; fi
+      prev=$now
+      sleep 1
+    done
+  ) 2>"$d/errors.log"
+  if [ -s "$d/errors.log" ] && grep -qiv "^$" "$d/errors.log"; then cp "$d/errors.log" "${work:-/tmp}/ovs-errors.log"; fi
+  ovs_stop "$d"
+  rm -rf "$d"
+}
