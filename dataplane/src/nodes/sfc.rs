@@ -53,25 +53,25 @@ impl std::hash::Hasher for SffKeyHasher {
     }
 }
 
-/// SPI → index of the path's hop table.
-type SffMap = HashMap<u32, usize, std::hash::BuildHasherDefault<SffKeyHasher>>;
-
-/// A path's next hops by SI: `index[si]` is 0 for none, else 1 + the hop's place in `hops`.
-#[derive(Debug)]
-struct HopTable {
-    index: Box<[u8; 256]>,
-    hops: Vec<Hop>,
+/// Where a path's hops sit in the SFF's hop arena: the hop for SI `si` is
+/// `arena[offset + (si - lo)]` when `lo <= si < lo + len`. All paths share one arena, so a lookup
+/// is one hash probe and one read from a compact array, even with 10k paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PathHops {
+    offset: u32,
+    lo: u8,
+    len: u16,
 }
 
-impl HopTable {
-    #[inline(always)]
-    fn get(&self, si: u8) -> Option<Hop> {
-        match self.index[usize::from(si)] {
-            0 => None,
-            i => Some(self.hops[usize::from(i) - 1]),
-        }
-    }
-}
+/// No path (a worker's lookup cache before its first lookup).
+const NO_PATH: PathHops = PathHops {
+    offset: 0,
+    lo: 0,
+    len: 0,
+};
+
+/// SPI → the path's hops.
+type SffMap = HashMap<u32, PathHops, std::hash::BuildHasherDefault<SffKeyHasher>>;
 
 /// What happens to a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,7 +280,7 @@ pub struct SfcTables {
     exits: Vec<Exit>,
     paths: Vec<PathRt>,
     sff: SffMap,
-    hop_tables: Vec<HopTable>,
+    hop_arena: Vec<Option<Hop>>,
     classifier: Classifier,
     rule_actions: Vec<RuleAction>,
     unmatched: Option<usize>,
@@ -309,7 +309,7 @@ pub struct SfcState {
     proxy: ProxyTable,
     /// The last SPI the SFF looked up and its hop table (`u32::MAX`: none; SPIs have 24 bits).
     last_spi: u32,
-    last_table: usize,
+    last_path: PathHops,
 }
 
 fn mac(m: crate::wire::EthernetAddress) -> [u8; 6] {
@@ -509,7 +509,7 @@ impl SfcTables {
 
         let mut paths = Vec::new();
         let mut sff = SffMap::default();
-        let mut hop_tables: Vec<HopTable> = Vec::new();
+        let mut hop_arena: Vec<Option<Hop>> = Vec::new();
         for path in &p.paths {
             let metadata = if path.tlvs.is_empty() {
                 let mut ctx = [0u8; 16];
@@ -548,10 +548,14 @@ impl SfcTables {
             let mut hdr = vec![0u8; repr.header_len()];
             repr.emit(&mut nsh::Packet::new_unchecked(&mut hdr[..]));
             paths.push(PathRt { nsh: hdr });
-            let mut table = HopTable {
-                index: Box::new([0; 256]),
-                hops: Vec::new(),
+            let lo = path.hops.iter().map(|h| h.si).min().unwrap_or(0);
+            let hi = path.hops.iter().map(|h| h.si).max().unwrap_or(0);
+            let place = PathHops {
+                offset: hop_arena.len() as u32,
+                lo,
+                len: u16::from(hi - lo) + u16::from(!path.hops.is_empty()),
             };
+            hop_arena.resize(hop_arena.len() + usize::from(place.len), None);
             for h in &path.hops {
                 let hop = match (&h.sf, &h.sff, &h.end) {
                     (Some(s), None, None) => Hop::Sf(sf_index(s)?),
@@ -564,12 +568,10 @@ impl SfcTables {
                         ))
                     }
                 };
-                table.hops.push(hop);
-                // Validated: at most one hop per SI, so at most 255 hops.
-                table.index[usize::from(h.si)] = table.hops.len() as u8;
+                // Validated: at most one hop per SI.
+                hop_arena[place.offset as usize + usize::from(h.si - lo)] = Some(hop);
             }
-            sff.insert(path.spi, hop_tables.len());
-            hop_tables.push(table);
+            sff.insert(path.spi, place);
         }
 
         // Classifier rules, plus the reverse rule of each rule whose path names a reverse path:
@@ -655,7 +657,7 @@ impl SfcTables {
             exits,
             paths,
             sff,
-            hop_tables,
+            hop_arena,
             classifier,
             rule_actions,
             unmatched,
@@ -680,7 +682,7 @@ impl SfcTables {
                 .collect(),
             proxy: ProxyTable::new(self.proxy_flows),
             last_spi: u32::MAX,
-            last_table: 0,
+            last_path: NO_PATH,
         }
     }
 
@@ -713,7 +715,7 @@ impl SfcTables {
             sf_caches: caches,
             proxy,
             last_spi: u32::MAX,
-            last_table: 0,
+            last_path: NO_PATH,
         }
     }
 
@@ -732,6 +734,16 @@ impl SfcTables {
             .iter()
             .map(|sf| (sf.name.clone(), sf.counter.total()))
             .collect()
+    }
+
+    /// The hop of a path for an SI.
+    #[inline(always)]
+    fn hop(&self, p: PathHops, si: u8) -> Option<Hop> {
+        let i = usize::from(si.wrapping_sub(p.lo));
+        if i >= usize::from(p.len) {
+            return None;
+        }
+        self.hop_arena.get(p.offset as usize + i).copied().flatten()
     }
 
     /// A hop in words, for traces.
@@ -847,15 +859,15 @@ impl SfcTables {
             _ => return None,
         }
         let spi = u32::from_be_bytes([0, s0, s1, s2]);
-        let table = if st.last_spi == spi {
-            st.last_table
+        let path = if st.last_spi == spi {
+            st.last_path
         } else {
             let t = *self.sff.get(&spi)?;
             st.last_spi = spi;
-            st.last_table = t;
+            st.last_path = t;
             t
         };
-        let Some(Hop::Sff(n)) = self.hop_tables[table].get(si) else {
+        let Some(Hop::Sff(n)) = self.hop(path, si) else {
             return None;
         };
         let nb = &self.neighbors[n];
@@ -1100,7 +1112,7 @@ impl SfcTables {
         // One hash lookup per packet (SPI → the path's hops); built-in hops keep the SPI and
         // only move SI, so the next lookups index the same table. SI strictly decreases on every
         // built-in hop, so this ends within 255 rounds.
-        let mut table: Option<(u32, &HopTable)> = None;
+        let mut table: Option<(u32, PathHops)> = None;
         for _ in 0..256 {
             let data = pkt.data();
             let h = nsh::Packet::new_unchecked(data);
@@ -1111,14 +1123,14 @@ impl SfcTables {
             let hops = match table {
                 Some((s, t)) if s == spi => t,
                 _ => match self.sff.get(&spi) {
-                    Some(&i) => {
-                        table = Some((spi, &self.hop_tables[i]));
-                        &self.hop_tables[i]
+                    Some(&t) => {
+                        table = Some((spi, t));
+                        t
                     }
                     None => return Verdict::Drop(DropReason::NshUnknownPath),
                 },
             };
-            let Some(hop) = hops.get(si) else {
+            let Some(hop) = self.hop(hops, si) else {
                 return Verdict::Drop(DropReason::NshUnknownPath);
             };
             if T::ON {
