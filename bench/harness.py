@@ -331,40 +331,48 @@ def run_all(env, a, skip, sizes, hz):
     nsh_10kf = gen_nsh(env, 64, flows=10000)
     nsh_10ks = gen_nsh(env, 64, flows=10000, spis=10000)
     plain_10kf = gen_plain(env, 64, flows=10000)
+    # (key, description, pcap, peer key for the ratio, runner)
     cases = [
-        ("testpmd-io/plain", "dpdk-testpmd io, plain UDP", plain, lambda: testpmd(env, plain, "io")),
-        ("testpmd-macswap/plain", "dpdk-testpmd macswap, plain UDP", plain,
+        ("testpmd-io/plain", "dpdk-testpmd io, plain UDP", plain, None,
+         lambda: testpmd(env, plain, "io")),
+        ("testpmd-macswap/plain", "dpdk-testpmd macswap, plain UDP", plain, "testpmd-io/plain",
          lambda: testpmd(env, plain, "macswap")),
-        ("qdp/xconnect", "qdp cross-connect", plain, lambda: qdp(env, plain, "xconnect")),
-        ("qdp/encap", "qdp classifier + NSH/VXLAN-GPE encap, 1 rule", plain,
+        ("qdp/xconnect", "qdp cross-connect", plain, "testpmd-io/plain",
+         lambda: qdp(env, plain, "xconnect")),
+        ("qdp/encap", "qdp classifier + NSH/VXLAN-GPE encap, 1 rule", plain, "testpmd-io/plain",
          lambda: qdp(env, plain, "encap")),
+        ("testpmd-io/plain-10k", "dpdk-testpmd io, plain UDP, 10k flows", plain_10kf, None,
+         lambda: testpmd(env, plain_10kf, "io")),
         ("qdp/encap-10k-rules", "qdp classifier + encap, 10k rules, 10k flows", plain_10kf,
-         lambda: qdp(env, plain_10kf, "encap-10k-rules")),
+         "testpmd-io/plain-10k", lambda: qdp(env, plain_10kf, "encap-10k-rules")),
         ("qdp/chain", "qdp demo chain (classifier, firewall, counter, end)", plain,
-         lambda: qdp(env, plain, "chain")),
-        ("testpmd-io/nsh", "dpdk-testpmd io, VXLAN-GPE + NSH MD1", nsh1,
+         "testpmd-io/plain", lambda: qdp(env, plain, "chain")),
+        ("testpmd-io/nsh", "dpdk-testpmd io, VXLAN-GPE + NSH MD1", nsh1, None,
          lambda: testpmd(env, nsh1, "io")),
-        ("qdp/transit", "qdp SFF transit, MD1, 1 path", nsh1, lambda: qdp(env, nsh1, "transit")),
-        ("qdp/transit-md2", "qdp SFF transit, MD2 (one TLV)", nsh_md2,
+        ("qdp/transit", "qdp SFF transit, MD1, 1 path", nsh1, "testpmd-io/nsh",
+         lambda: qdp(env, nsh1, "transit")),
+        ("qdp/transit-md2", "qdp SFF transit, MD2 (one TLV)", nsh_md2, "testpmd-io/nsh",
          lambda: qdp(env, nsh_md2, "transit")),
-        ("qdp/transit-10k-flows", "qdp SFF transit, 10k flows", nsh_10kf,
+        ("testpmd-io/nsh-10k", "dpdk-testpmd io, VXLAN-GPE + NSH, 10k flows", nsh_10kf, None,
+         lambda: testpmd(env, nsh_10kf, "io")),
+        ("qdp/transit-10k-flows", "qdp SFF transit, 10k flows", nsh_10kf, "testpmd-io/nsh-10k",
          lambda: qdp(env, nsh_10kf, "transit")),
-        ("qdp/transit-10k-spis", "qdp SFF transit, 10k paths, traffic on all 10k SPIs",
-         nsh_10ks, lambda: qdp(env, nsh_10ks, "transit-10k-paths")),
-        ("qdp/decap", "qdp end of chain (NSH popped, out an exit)", nsh1,
+        ("qdp/transit-10k-spis", "qdp SFF transit, 10k paths, 10k flows on all 10k SPIs",
+         nsh_10ks, "testpmd-io/nsh-10k", lambda: qdp(env, nsh_10ks, "transit-10k-paths")),
+        ("qdp/decap", "qdp end of chain (NSH popped, out an exit)", nsh1, "testpmd-io/nsh",
          lambda: qdp(env, nsh1, "decap")),
-        ("qdp/proxy", "qdp SFC proxy (NSH stripped, to a VLAN)", nsh1,
+        ("qdp/proxy", "qdp SFC proxy (NSH stripped, to a VLAN)", nsh1, "testpmd-io/nsh",
          lambda: qdp(env, nsh1, "proxy")),
     ]
     if "ovs" not in skip:
         cases.append(("ovs/sff", "Open vSwitch DPDK as NSH SFF (transit)", nsh1,
-                      lambda: ovs(env, nsh1)))
+                      "testpmd-io/nsh", lambda: ovs(env, nsh1)))
     log("64 B scenarios")
-    runs, samples = measure(env, a.rounds, [(k, d, None, fn) for k, d, _, fn in cases])
+    runs, samples = measure(env, a.rounds, [(k, d, None, fn) for k, d, _, _, fn in cases])
     figures = {}
-    for key, desc, pcap, _ in cases:
+    for key, desc, pcap, peer, _ in cases:
         s = summarize(runs[key], pcap_frame_bytes(pcap), hz)
-        figures[key] = {"description": desc, **(s or {"skipped": True})}
+        figures[key] = {"description": desc, "peer": peer or key, **(s or {"skipped": True})}
     report["figures"] = figures
     report["samples"] = samples
     if runs.get("ovs/sff") is None and "ovs" not in skip:
@@ -502,16 +510,14 @@ def render_md(r):
              "",
              "## 64 B frames (inner frames for the NSH scenarios)",
              "",
-             "| scenario | Mpps | min–max | Gbps | cycles/pkt | vs testpmd io |",
+             "| scenario | Mpps | min–max | Gbps | cycles/pkt | vs testpmd io, same traffic |",
              "| --- | --- | --- | --- | --- | --- |"]
     f = r["figures"]
     for key, v in f.items():
         if v.get("skipped"):
             lines.append(f"| {v['description']} | skipped | | | | |")
             continue
-        peer = f["testpmd-io/nsh" if ("nsh" in key or "transit" in key or "decap" in key
-                                      or "proxy" in key or "ovs" in key)
-                 else "testpmd-io/plain"]
+        peer = f.get(v["peer"], {})
         ratio = v["mpps"] / peer["mpps"] if peer.get("mpps") else None
         lines.append(f"| {v['description']} | {v['mpps']:.2f} | {v['min']:.2f}–{v['max']:.2f} | "
                      f"{v['gbps']:.2f} | {fmt(v['cycles_per_packet'], '.0f')} | "
