@@ -1,0 +1,294 @@
+//! Kernel hosts in network namespaces talking through a qdp service chain
+//! (tests/topology.sh, pipelines/kernel-chain.toml): ping, TCP and UDP iperf3 both ways, and a
+//! flow the firewall SF denies.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+/// The topology and a qdp running the kernel-chain pipeline; both torn down on drop.
+struct Chain {
+    qdp: Option<Child>,
+    socket: PathBuf,
+    file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn topology(arg: &str) {
+    let out = run_with_timeout(
+        Command::new("bash")
+            .arg(repo_root().join("tests/topology.sh"))
+            .arg(arg),
+        Duration::from_secs(60),
+    );
+    assert_success(&out);
+}
+
+impl Chain {
+    fn start() -> Chain {
+        topology("up");
+        let dir = scratch("kernel");
+        let text =
+            std::fs::read_to_string(repo_root().join("pipelines/kernel-chain.toml")).unwrap();
+        // The test's own EAL settings (ordinary pages, its own prefix), the rest as shipped.
+        let body = &text[text.find("[[ports]]").unwrap()..];
+        let file = dir.path().join("kernel-chain.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "name = \"kernel-chain\"\n{}\n{body}",
+                eal_section("qdp-t-kernel")
+            ),
+        )
+        .unwrap();
+        let socket = dir.path().join("qdp.sock");
+        let qdp = Command::new(qdp_bin())
+            .arg("run")
+            .arg(&file)
+            .arg("--socket")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn qdp");
+        let start = Instant::now();
+        while UnixStream::connect(&socket).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "qdp did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Chain {
+            qdp: Some(qdp),
+            socket,
+            file,
+            _dir: dir,
+        }
+    }
+
+    fn ctl(&self, req: Value) -> Value {
+        let mut s = UnixStream::connect(&self.socket).unwrap();
+        s.write_all(format!("{req}\n").as_bytes()).unwrap();
+        let mut l = String::new();
+        BufReader::new(&s).read_line(&mut l).unwrap();
+        let v: Value = serde_json::from_str(&l).unwrap();
+        assert_eq!(v["ok"], true, "{v}");
+        v["result"].clone()
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        if let Some(mut q) = self.qdp.take() {
+            let _ = self.ctl(json!({ "command": "shutdown" }));
+            let start = Instant::now();
+            while q.try_wait().ok().flatten().is_none() && start.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = q.kill();
+            let _ = q.wait();
+        }
+        topology("down");
+    }
+}
+
+fn in_ns(ns: &str, args: &[&str], limit: Duration) -> Output {
+    run_with_timeout(
+        Command::new("ip").args(["netns", "exec", ns]).args(args),
+        limit,
+    )
+}
+
+/// An iperf3 server in the server namespace for one test (`-1`: exits after one client).
+fn iperf3_server(port: u16) -> Child {
+    let c = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "qdpt-server",
+            "iperf3",
+            "-s",
+            "-1",
+            "-B",
+            "10.2.0.1",
+            "-p",
+        ])
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("iperf3 server");
+    std::thread::sleep(Duration::from_millis(500));
+    c
+}
+
+fn iperf3(args: &[&str]) -> Value {
+    let mut all = vec!["iperf3", "-c", "10.2.0.1", "-J", "-t", "3"];
+    all.extend_from_slice(args);
+    let out = in_ns("qdpt-client", &all, Duration::from_secs(60));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "iperf3 {args:?}: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert!(v.get("error").is_none(), "iperf3 {args:?}: {}", v["error"]);
+    v
+}
+
+#[test]
+fn kernel_hosts_talk_through_the_chain() {
+    let chain = Chain::start();
+
+    // ping both ways
+    let out = in_ns(
+        "qdpt-client",
+        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.1"],
+        Duration::from_secs(30),
+    );
+    assert_success(&out);
+    let out = in_ns(
+        "qdpt-server",
+        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.1.0.1"],
+        Duration::from_secs(30),
+    );
+    assert_success(&out);
+    // Both directions went through both SFs: the ping requests and replies of the two runs.
+    let sfs = chain.ctl(json!({ "command": "show", "what": "sfs" }));
+    assert!(sfs[0]["packets"].as_u64().unwrap() >= 12, "{sfs}");
+    assert_eq!(sfs[0]["packets"], sfs[1]["packets"], "{sfs}");
+
+    // TCP both directions
+    for reverse in [false, true] {
+        let mut srv = iperf3_server(5201);
+        let v = iperf3(if reverse { &["-R"] } else { &[] });
+        let bps = v["end"]["sum_received"]["bits_per_second"]
+            .as_f64()
+            .unwrap();
+        let bytes = v["end"]["sum_received"]["bytes"].as_u64().unwrap();
+        eprintln!(
+            "TCP {}: {:.2} Gbit/s",
+            if reverse {
+                "server→client"
+            } else {
+                "client→server"
+            },
+            bps / 1e9
+        );
+        assert!(bytes > 1_000_000, "{}", v["end"]);
+        let _ = srv.wait();
+    }
+    // UDP both directions, at a rate the veth pairs carry without loss here
+    for reverse in [false, true] {
+        let mut srv = iperf3_server(5201);
+        let mut args = vec!["-u", "-b", "50M", "-l", "1400"];
+        if reverse {
+            args.push("-R");
+        }
+        let v = iperf3(&args);
+        let sum = &v["end"]["sum"];
+        let (lost, total) = (
+            sum["lost_packets"].as_u64().unwrap(),
+            sum["packets"].as_u64().unwrap(),
+        );
+        eprintln!(
+            "UDP {}: {lost} of {total} lost",
+            if reverse {
+                "server→client"
+            } else {
+                "client→server"
+            }
+        );
+        assert!(total > 10_000, "{sum}");
+        assert!(lost * 100 <= total, "more than 1 % lost: {sum}");
+        let _ = srv.wait();
+    }
+
+    // A hop added to the path during a TCP transfer (a reload of the file with one more SF)
+    // takes effect without resetting the connection.
+    let mut srv = iperf3_server(5201);
+    let client = std::thread::spawn(|| iperf3(&["-t", "4"]));
+    std::thread::sleep(Duration::from_millis(1500));
+    let text = std::fs::read_to_string(&chain.file).unwrap();
+    let longer = text
+        .replace(
+            "{ si = 254, sf = \"count\" }, { si = 253, end = \"to-server\" }",
+            "{ si = 254, sf = \"count\" }, { si = 253, sf = \"extra\" }, { si = 252, end = \"to-server\" }",
+        )
+        + "\n[[sfs]]\nname = \"extra\"\nkind = \"counter\"\n";
+    assert_ne!(
+        longer,
+        text + "\n[[sfs]]\nname = \"extra\"\nkind = \"counter\"\n"
+    );
+    let new_file = chain.file.with_file_name("longer.toml");
+    std::fs::write(&new_file, longer).unwrap();
+    chain.ctl(json!({ "command": "reload", "file": new_file }));
+    let v = client.join().expect("iperf3 client");
+    let _ = srv.wait();
+    let sent = v["end"]["sum_sent"]["retransmits"].as_u64().unwrap_or(0);
+    eprintln!(
+        "TCP across the reload: {} bytes, {sent} retransmits",
+        v["end"]["sum_received"]["bytes"]
+    );
+    assert!(v["end"]["sum_received"]["bytes"].as_u64().unwrap() > 1_000_000);
+    let sfs = chain.ctl(json!({ "command": "show", "what": "sfs" }));
+    let extra = sfs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "extra")
+        .expect("extra SF");
+    assert!(
+        extra["packets"].as_u64().unwrap() > 100,
+        "the new hop carried the flow: {sfs}"
+    );
+
+    // A flow to a port the firewall denies is blocked and counted.
+    let before = chain.ctl(json!({ "command": "show", "what": "errors" }));
+    assert!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["reason"] != "firewall-deny"),
+        "{before}"
+    );
+    let mut srv = iperf3_server(23);
+    let out = in_ns(
+        "qdpt-client",
+        &[
+            "iperf3",
+            "-c",
+            "10.2.0.1",
+            "-p",
+            "23",
+            "-t",
+            "1",
+            "--connect-timeout",
+            "2000",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success(), "telnet port reached the server");
+    let _ = srv.kill();
+    let _ = srv.wait();
+    let errors = chain.ctl(json!({ "command": "show", "what": "errors" }));
+    let deny = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reason"] == "firewall-deny")
+        .unwrap_or_else(|| panic!("no firewall-deny drops: {errors}"));
+    assert!(deny["total"].as_u64().unwrap() >= 1, "{errors}");
+    assert_eq!(deny["node"], "sf-firewall");
+}

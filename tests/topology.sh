@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Kernel hosts around a qdp chain, in network namespaces joined by veth pairs:
+#
+#   ns qdpt-client                 root namespace (qdp)                ns qdpt-server
+#   cl0 10.1.0.1/24  <── veth ──>  qc0 ── net_af_packet ──┐
+#   gateway 10.1.0.254                                    qdp: classifier → SFs → end of chain
+#                                  qs0 ── net_af_packet ──┘
+#                                                     <── veth ──>  sv0 10.2.0.1/24
+#                                                                   gateway 10.2.0.254
+#
+# Fixed MACs: cl0 02:00:00:00:01:01, qc0 02:00:00:00:01:fe, qs0 02:00:00:00:02:fe,
+# sv0 02:00:00:00:02:01 (pipelines/kernel-chain.toml names them). The hosts reach their gateways
+# through static neighbour entries (qdp's ports), so no ARP is needed. Checksum and segmentation
+# offloads are off on every end: with them on, veth passes TCP with partial checksums, which
+# break once qdp forwards the frames.
+#
+#   tests/topology.sh up           build it (replacing an old one)
+#   tests/topology.sh up-direct    the same, but each host's gateway entry points at the other
+#                                  host's MAC, for a forwarder that does not rewrite MACs
+#                                  (dpdk-testpmd --forward-mode=io)
+#   tests/topology.sh down         remove it
+set -euo pipefail
+
+C=qdpt-client S=qdpt-server
+CL_MAC=02:00:00:00:01:01 QC_MAC=02:00:00:00:01:fe QS_MAC=02:00:00:00:02:fe SV_MAC=02:00:00:00:02:01
+
+down() {
+  ip netns del "$C" 2>/dev/null || true
+  ip netns del "$S" 2>/dev/null || true
+  ip link del qc0 2>/dev/null || true
+  ip link del qs0 2>/dev/null || true
+}
+
+quiet() { # dev [ns]: no IPv6 chatter, no offloads
+  local dev=$1 ns=${2:-}
+  local run=(); [ -n "$ns" ] && run=(ip netns exec "$ns")
+  "${run[@]}" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1"
+  "${run[@]}" ethtool -K "$dev" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+}
+
+up() { # direct: 0 or 1
+  down
+  ip netns add "$C"
+  ip netns add "$S"
+  ip link add cl0 address "$CL_MAC" netns "$C" type veth peer name qc0 address "$QC_MAC"
+  ip link add sv0 address "$SV_MAC" netns "$S" type veth peer name qs0 address "$QS_MAC"
+  for d in qc0 qs0; do quiet "$d"; ip link set "$d" up; done
+  quiet cl0 "$C"; quiet sv0 "$S"
+  ip -n "$C" link set lo up; ip -n "$S" link set lo up
+  ip -n "$C" addr add 10.1.0.1/24 dev cl0; ip -n "$C" link set cl0 up
+  ip -n "$S" addr add 10.2.0.1/24 dev sv0; ip -n "$S" link set sv0 up
+  ip -n "$C" route add default via 10.1.0.254
+  ip -n "$S" route add default via 10.2.0.254
+  local gw_c=$QC_MAC gw_s=$QS_MAC
+  if [ "$1" = 1 ]; then gw_c=$SV_MAC gw_s=$CL_MAC; fi
+  ip -n "$C" neigh replace 10.1.0.254 lladdr "$gw_c" dev cl0 nud permanent
+  ip -n "$S" neigh replace 10.2.0.254 lladdr "$gw_s" dev sv0 nud permanent
+}
+
+case "${1:-}" in
+  up) up 0 ;;
+  up-direct) up 1 ;;
+  down) down ;;
+  *) echo "usage: $0 up|up-direct|down" >&2; exit 2 ;;
+esac
