@@ -284,7 +284,18 @@ def main():
                     help="1 round of 3 s, sweep at 64/512/1518 B only (a smoke run)")
     ap.add_argument("--out", default=None, help="results folder (default results/DATE)")
     ap.add_argument("--skip", default="", help="comma list of: ovs, sweep, latency")
+    ap.add_argument("--render", metavar="DIR",
+                    help="only rewrite DIR/results.md and DIR/sweep.svg from DIR/results.json")
     a = ap.parse_args()
+    if a.render:
+        with open(os.path.join(a.render, "results.json")) as f:
+            report = json.load(f)
+        if "sweep" in report:
+            write_plot(report, a.render)
+        with open(os.path.join(a.render, "results.md"), "w") as f:
+            f.write(render_md(report))
+        print(render_md(report))
+        return
     if a.quick:
         a.rounds, a.seconds = 1, 3
     skip = set(x for x in a.skip.split(",") if x)
@@ -492,6 +503,14 @@ def latency_at_loads(env):
 
 # ------------------------------------------------------------------ output
 
+def paired_ratios(f, key, peer=None):
+    """Ratios of a scenario to its peer run by run: each pair ran back to back in one round, so
+    the machine's slow phases cancel out better than in a ratio of medians."""
+    a = f.get(key, {}).get("runs") or []
+    b = f.get(peer or f.get(key, {}).get("peer"), {}).get("runs") or []
+    return [x / y for x, y in zip(a, b) if y > 0]
+
+
 def fmt(v, spec=".2f"):
     return "–" if v is None else format(v, spec)
 
@@ -503,31 +522,35 @@ def render_md(r):
              f"Machine: {m['cpus']} CPUs ({m['cpu']}, {m['cpu_hz'] / 1e9:.2f} GHz), DPDK "
              f"{m['dpdk']}, {m['memory']}. Input `net_pcap0,rx_pcap=F,infinite_rx=1`, output "
              "`net_null1,no-rx=1`, one forwarding core. Median of the runs (min–max); each run "
-             "is the median of its per-second rates, first second skipped. Gbps count L2 bytes "
-             "without FCS. Cycles per packet: the forwarding core's clock over the rate.",
+             "is the median of its per-second rates, first second skipped. Ratios: the median of the "
+             "per-round ratios (a scenario and its peer run back to back in each round). Gbps "
+             "count L2 bytes without FCS. Cycles per packet: the forwarding core's clock over "
+             "the rate.",
              "",
              f"Command: `{r['command']}`",
              "",
              "## 64 B frames (inner frames for the NSH scenarios)",
              "",
-             "| scenario | Mpps | min–max | Gbps | cycles/pkt | vs testpmd io, same traffic |",
+             "| scenario | Mpps | min–max | Gbps | cycles/pkt | vs testpmd io, same traffic (min–max) |",
              "| --- | --- | --- | --- | --- | --- |"]
     f = r["figures"]
     for key, v in f.items():
         if v.get("skipped"):
             lines.append(f"| {v['description']} | skipped | | | | |")
             continue
-        peer = f.get(v["peer"], {})
-        ratio = v["mpps"] / peer["mpps"] if peer.get("mpps") else None
+        rr = paired_ratios(f, key)
+        ratio = statistics.median(rr) if rr else None
+        spread = f" ({min(rr):.2f}–{max(rr):.2f})" if rr and len(rr) > 1 else ""
         lines.append(f"| {v['description']} | {v['mpps']:.2f} | {v['min']:.2f}–{v['max']:.2f} | "
                      f"{v['gbps']:.2f} | {fmt(v['cycles_per_packet'], '.0f')} | "
-                     f"{fmt(ratio)}× |")
+                     f"{fmt(ratio)}×{spread} |")
     if r.get("ovs_note"):
         lines += ["", r["ovs_note"]]
     goals = []
 
     def ratio(a, b):
-        return f[a]["mpps"] / f[b]["mpps"] if f.get(a, {}).get("mpps") and f.get(b, {}).get("mpps") else None
+        rr = paired_ratios(f, a, b)
+        return statistics.median(rr) if rr else None
 
     goals.append(("cross-connect ≥ 0.9× testpmd io", ratio("qdp/xconnect", "testpmd-io/plain"), 0.9))
     goals.append(("SFF transit ≥ 0.7× testpmd io", ratio("qdp/transit", "testpmd-io/nsh"), 0.7))
