@@ -37,19 +37,29 @@ struct Qdp {
 }
 
 impl Qdp {
+    /// Starts qdp and waits until its socket answers and its traffic flows.
     fn start(dir: &Path, pipeline: &str) -> Qdp {
         let q = Qdp::spawn(dir, pipeline);
         let start = Instant::now();
-        loop {
-            if UnixStream::connect(&q.socket).is_ok() {
-                return q;
-            }
+        while UnixStream::connect(&q.socket).is_err() {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
                 "qdp did not open its control socket within 60 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        while q.ok(json!({ "command": "show", "what": "stats" }))["rx_packets"]
+            .as_u64()
+            .unwrap()
+            == 0
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no traffic within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        q
     }
 
     fn spawn(dir: &Path, pipeline: &str) -> Qdp {
@@ -150,7 +160,7 @@ impl Drop for Qdp {
 fn assert_nothing_lost(summary: &Value) {
     let rx = counter(summary, &["workers", "w0", "rx_packets"]);
     let tx = counter(summary, &["workers", "w0", "tx_packets"]);
-    assert!(rx > 100_000, "traffic flowed: {summary}");
+    assert!(rx > 10_000, "traffic flowed: {summary}");
     assert_eq!(rx, tx, "every packet received was sent: {summary}");
     let drops = &summary["workers"]["w0"]["drops"];
     for (reason, n) in drops.as_object().unwrap() {

@@ -1,6 +1,7 @@
 //! Kernel hosts in network namespaces talking through a qdp service chain
-//! (tests/topology.sh, pipelines/kernel-chain.toml): ping, TCP and UDP iperf3 both ways, and a
-//! flow the firewall SF denies.
+//! (tests/topology.sh, pipelines/kernel-chain*.toml): ping, TCP and UDP iperf3 both ways, a flow
+//! the firewall SF denies, a hop added during a transfer, and an NSH-unaware SF (a Linux router
+//! filtering with nftables) behind the SFC proxy.
 
 mod common;
 
@@ -32,11 +33,11 @@ fn topology(arg: &str) {
 }
 
 impl Chain {
-    fn start() -> Chain {
-        topology("up");
+    /// Builds the topology (`tests/topology.sh ARG`) and runs a shipped pipeline on it.
+    fn start(topology_arg: &str, pipeline: &str) -> Chain {
+        topology(topology_arg);
         let dir = scratch("kernel");
-        let text =
-            std::fs::read_to_string(repo_root().join("pipelines/kernel-chain.toml")).unwrap();
+        let text = std::fs::read_to_string(repo_root().join("pipelines").join(pipeline)).unwrap();
         // The test's own EAL settings (ordinary pages, its own prefix), the rest as shipped.
         let body = &text[text.find("[[ports]]").unwrap()..];
         let file = dir.path().join("kernel-chain.toml");
@@ -148,7 +149,7 @@ fn iperf3(args: &[&str]) -> Value {
 
 #[test]
 fn kernel_hosts_talk_through_the_chain() {
-    let chain = Chain::start();
+    let chain = Chain::start("up", "kernel-chain.toml");
 
     // ping both ways
     let out = in_ns(
@@ -291,4 +292,88 @@ fn kernel_hosts_talk_through_the_chain() {
         .unwrap_or_else(|| panic!("no firewall-deny drops: {errors}"));
     assert!(deny["total"].as_u64().unwrap() >= 1, "{errors}");
     assert_eq!(deny["node"], "sf-firewall");
+}
+
+#[test]
+fn a_linux_sf_behind_the_proxy_carries_and_filters_the_chain() {
+    let chain = Chain::start("up-sf", "kernel-chain-sf.toml");
+    let out = in_ns(
+        "qdpt-client",
+        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.1"],
+        Duration::from_secs(30),
+    );
+    assert_success(&out);
+    let out = in_ns(
+        "qdpt-server",
+        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.1.0.1"],
+        Duration::from_secs(30),
+    );
+    assert_success(&out);
+    // TCP both ways through the Linux router.
+    for reverse in [false, true] {
+        let mut srv = iperf3_server(5201);
+        let v = iperf3(if reverse { &["-R"] } else { &[] });
+        let bps = v["end"]["sum_received"]["bits_per_second"]
+            .as_f64()
+            .unwrap();
+        eprintln!(
+            "TCP through the proxied SF, {}: {:.2} Gbit/s",
+            if reverse {
+                "server→client"
+            } else {
+                "client→server"
+            },
+            bps / 1e9
+        );
+        assert!(v["end"]["sum_received"]["bytes"].as_u64().unwrap() > 1_000_000);
+        let _ = srv.wait();
+    }
+    let sfs = chain.ctl(json!({ "command": "show", "what": "sfs" }));
+    let by = |n: &str| {
+        sfs.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .unwrap()["packets"]
+            .as_u64()
+            .unwrap()
+    };
+    // Every packet that went to the Linux SF came back and went on to the counter.
+    assert!(by("linux-sf") > 1000, "{sfs}");
+    assert_eq!(by("linux-sf"), by("count"), "{sfs}");
+    let errors = chain.ctl(json!({ "command": "show", "what": "errors" }));
+    assert_eq!(errors, json!([]), "nothing dropped in qdp");
+    // The SF's own policy: TCP to 2323 dies in the SF (nftables counts it), not in qdp.
+    let mut srv = iperf3_server(2323);
+    let out = in_ns(
+        "qdpt-client",
+        &[
+            "iperf3",
+            "-c",
+            "10.2.0.1",
+            "-p",
+            "2323",
+            "-t",
+            "1",
+            "--connect-timeout",
+            "2000",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success(), "port 2323 reached the server");
+    let _ = srv.kill();
+    let _ = srv.wait();
+    let nft = in_ns(
+        "qdpt-sf",
+        &["nft", "list", "chain", "inet", "qdpsf", "forward"],
+        Duration::from_secs(10),
+    );
+    let text = String::from_utf8_lossy(&nft.stdout);
+    let dropped: u64 = text
+        .split("counter packets ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no nft counter: {text}"));
+    assert!(dropped >= 1, "{text}");
 }

@@ -18,15 +18,23 @@
 #   tests/topology.sh up-direct    the same, but each host's gateway entry points at the other
 #                                  host's MAC, for a forwarder that does not rewrite MACs
 #                                  (dpdk-testpmd --forward-mode=io)
+#   tests/topology.sh up-sf        `up`, plus an NSH-unaware SF for qdp's SFC proxy: namespace
+#                                  qdpt-sf, a Linux router (sf0 10.99.0.1/24, MAC 02:00:00:00:03:01)
+#                                  behind veth qf0 (MAC 02:00:00:00:03:fe) that sends every frame
+#                                  back to qdp (10.99.0.254 = qf0) and filters with nftables:
+#                                  TCP to port 2323 is dropped (and counted).
 #   tests/topology.sh down         remove it
 set -euo pipefail
 
-C=qdpt-client S=qdpt-server
+C=qdpt-client S=qdpt-server F=qdpt-sf
 CL_MAC=02:00:00:00:01:01 QC_MAC=02:00:00:00:01:fe QS_MAC=02:00:00:00:02:fe SV_MAC=02:00:00:00:02:01
+SF_MAC=02:00:00:00:03:01 QF_MAC=02:00:00:00:03:fe
 
 down() {
   ip netns del "$C" 2>/dev/null || true
   ip netns del "$S" 2>/dev/null || true
+  ip netns del "$F" 2>/dev/null || true
+  ip link del qf0 2>/dev/null || true
   ip link del qc0 2>/dev/null || true
   ip link del qs0 2>/dev/null || true
 }
@@ -57,9 +65,31 @@ up() { # direct: 0 or 1
   ip -n "$S" neigh replace 10.2.0.254 lladdr "$gw_s" dev sv0 nud permanent
 }
 
+linux_sf() {
+  ip netns add "$F"
+  ip link add sf0 address "$SF_MAC" netns "$F" type veth peer name qf0 address "$QF_MAC"
+  quiet qf0; ip link set qf0 up; quiet sf0 "$F"
+  ip -n "$F" link set lo up
+  ip -n "$F" addr add 10.99.0.1/24 dev sf0; ip -n "$F" link set sf0 up
+  ip netns exec "$F" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+    net.ipv4.conf.sf0.send_redirects=0 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.sf0.rp_filter=0
+  ip -n "$F" neigh replace 10.99.0.254 lladdr "$QF_MAC" dev sf0 nud permanent
+  ip -n "$F" route add 10.1.0.0/24 via 10.99.0.254
+  ip -n "$F" route add 10.2.0.0/24 via 10.99.0.254
+  ip netns exec "$F" nft -f - <<'NFT'
+table inet qdpsf {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    tcp dport 2323 counter drop
+  }
+}
+NFT
+}
+
 case "${1:-}" in
   up) up 0 ;;
+  up-sf) up 0; linux_sf ;;
   up-direct) up 1 ;;
   down) down ;;
-  *) echo "usage: $0 up|up-direct|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|up-direct|up-sf|down" >&2; exit 2 ;;
 esac
