@@ -1,56 +1,49 @@
 //! Kernel hosts in network namespaces talking through a qdp service chain
 //! (tests/topology.sh, pipelines/kernel-chain*.toml): ping, TCP and UDP iperf3 both ways, a flow
 //! the firewall SF denies, a hop added during a transfer, and an NSH-unaware SF (a Linux router
-//! filtering with nftables) behind the SFC proxy.
+//! filtering with nftables) behind the SFC proxy, and a second qdp as an NSH-aware SF over
+//! VXLAN-GPE.
 
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{json, Value};
 
-/// The topology and a qdp running the kernel-chain pipeline; both torn down on drop.
-struct Chain {
-    qdp: Option<Child>,
+/// A qdp running a shipped pipeline with the test's EAL settings, stopped on drop.
+struct Qdp {
+    child: Option<Child>,
     socket: PathBuf,
     file: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
-fn topology(arg: &str) {
-    let out = run_with_timeout(
-        Command::new("bash")
-            .arg(repo_root().join("tests/topology.sh"))
-            .arg(arg),
-        Duration::from_secs(60),
-    );
-    assert_success(&out);
-}
-
-impl Chain {
-    /// Builds the topology (`tests/topology.sh ARG`) and runs a shipped pipeline on it.
-    fn start(topology_arg: &str, pipeline: &str) -> Chain {
-        topology(topology_arg);
-        let dir = scratch("kernel");
+impl Qdp {
+    /// Runs `pipelines/NAME` (in namespace `ns` when given) with ordinary pages, its own file
+    /// prefix and a socket in `dir`.
+    fn spawn(dir: &Path, pipeline: &str, prefix: &str, ns: Option<&str>) -> Qdp {
         let text = std::fs::read_to_string(repo_root().join("pipelines").join(pipeline)).unwrap();
-        // The test's own EAL settings (ordinary pages, its own prefix), the rest as shipped.
         let body = &text[text.find("[[ports]]").unwrap()..];
-        let file = dir.path().join("kernel-chain.toml");
+        let file = dir.join(pipeline);
         std::fs::write(
             &file,
-            format!(
-                "name = \"kernel-chain\"\n{}\n{body}",
-                eal_section("qdp-t-kernel")
-            ),
+            format!("name = \"{prefix}\"\n{}\n{body}", eal_section(prefix)),
         )
         .unwrap();
-        let socket = dir.path().join("qdp.sock");
-        let qdp = Command::new(qdp_bin())
+        let socket = dir.join(format!("{prefix}.sock"));
+        let mut cmd = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(qdp_bin());
+                c
+            }
+            None => Command::new(qdp_bin()),
+        };
+        let child = cmd
             .arg("run")
             .arg(&file)
             .arg("--socket")
@@ -68,11 +61,10 @@ impl Chain {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Chain {
-            qdp: Some(qdp),
+        Qdp {
+            child: Some(child),
             socket,
             file,
-            _dir: dir,
         }
     }
 
@@ -87,10 +79,12 @@ impl Chain {
     }
 }
 
-impl Drop for Chain {
+impl Drop for Qdp {
     fn drop(&mut self) {
-        if let Some(mut q) = self.qdp.take() {
-            let _ = self.ctl(json!({ "command": "shutdown" }));
+        if let Some(mut q) = self.child.take() {
+            if let Ok(mut s) = UnixStream::connect(&self.socket) {
+                let _ = s.write_all(b"{\"command\":\"shutdown\"}\n");
+            }
             let start = Instant::now();
             while q.try_wait().ok().flatten().is_none() && start.elapsed() < Duration::from_secs(30)
             {
@@ -99,6 +93,57 @@ impl Drop for Chain {
             let _ = q.kill();
             let _ = q.wait();
         }
+    }
+}
+
+/// The topology and the qdp(s) on it; all torn down on drop.
+struct Chain {
+    qdp: Option<Qdp>,
+    sf: Option<Qdp>,
+    file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn topology(arg: &str) {
+    let out = run_with_timeout(
+        Command::new("bash")
+            .arg(repo_root().join("tests/topology.sh"))
+            .arg(arg),
+        Duration::from_secs(60),
+    );
+    assert_success(&out);
+}
+
+impl Chain {
+    /// Builds the topology (`tests/topology.sh ARG`) and runs a shipped pipeline on it.
+    fn start(topology_arg: &str, pipeline: &str) -> Chain {
+        Self::start_with_sf(topology_arg, pipeline, None)
+    }
+
+    /// The same, with a second qdp running `sf_pipeline` in namespace qdpt-sf2.
+    fn start_with_sf(topology_arg: &str, pipeline: &str, sf_pipeline: Option<&str>) -> Chain {
+        topology(topology_arg);
+        let dir = scratch("kernel");
+        let sf =
+            sf_pipeline.map(|p| Qdp::spawn(dir.path(), p, "qdp-t-kernel-sf", Some("qdpt-sf2")));
+        let qdp = Qdp::spawn(dir.path(), pipeline, "qdp-t-kernel", None);
+        Chain {
+            file: qdp.file.clone(),
+            qdp: Some(qdp),
+            sf,
+            _dir: dir,
+        }
+    }
+
+    fn ctl(&self, req: Value) -> Value {
+        self.qdp.as_ref().unwrap().ctl(req)
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        drop(self.qdp.take());
+        drop(self.sf.take());
         topology("down");
     }
 }
@@ -376,4 +421,75 @@ fn a_linux_sf_behind_the_proxy_carries_and_filters_the_chain() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no nft counter: {text}"));
     assert!(dropped >= 1, "{text}");
+}
+
+#[test]
+fn a_second_qdp_is_an_nsh_aware_sf_over_vxlan_gpe() {
+    let chain = Chain::start_with_sf("up-sf2", "kernel-chain-qdp-sf.toml", Some("sf-qdp.toml"));
+    let sf = chain.sf.as_ref().unwrap();
+    for (ns, dst) in [("qdpt-client", "10.2.0.1"), ("qdpt-server", "10.1.0.1")] {
+        let out = in_ns(
+            ns,
+            &["ping", "-c", "3", "-i", "0.2", "-W", "2", dst],
+            Duration::from_secs(30),
+        );
+        assert_success(&out);
+    }
+    let mut srv = iperf3_server(5201);
+    let v = iperf3(&[]);
+    eprintln!(
+        "TCP through the second qdp: {:.2} Gbit/s",
+        v["end"]["sum_received"]["bits_per_second"]
+            .as_f64()
+            .unwrap()
+            / 1e9
+    );
+    assert!(v["end"]["sum_received"]["bytes"].as_u64().unwrap() > 1_000_000);
+    let _ = srv.wait();
+    // Every packet the first qdp sent to the remote SF came back from it, and the second qdp's
+    // firewall saw each one.
+    let ours = chain.ctl(json!({ "command": "show", "what": "sfs" }));
+    let theirs = sf.ctl(json!({ "command": "show", "what": "sfs" }));
+    let count = |v: &Value, n: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .unwrap()["packets"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(count(&ours, "remote-fw") > 1000, "{ours}");
+    assert_eq!(count(&ours, "remote-fw"), count(&ours, "count"), "{ours}");
+    assert_eq!(
+        count(&theirs, "fw2"),
+        count(&ours, "remote-fw"),
+        "{theirs} {ours}"
+    );
+    // The remote firewall's policy: TCP to 2424 is dropped there and counted there.
+    let mut srv = iperf3_server(2424);
+    let out = in_ns(
+        "qdpt-client",
+        &[
+            "iperf3",
+            "-c",
+            "10.2.0.1",
+            "-p",
+            "2424",
+            "-t",
+            "1",
+            "--connect-timeout",
+            "2000",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(!out.status.success(), "port 2424 reached the server");
+    let _ = srv.kill();
+    let _ = srv.wait();
+    let errors = sf.ctl(json!({ "command": "show", "what": "errors" }));
+    assert_eq!(errors[0]["reason"], "firewall-deny", "{errors}");
+    assert_eq!(
+        chain.ctl(json!({ "command": "show", "what": "errors" })),
+        json!([])
+    );
 }

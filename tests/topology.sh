@@ -23,18 +23,26 @@
 #                                  behind veth qf0 (MAC 02:00:00:00:03:fe) that sends every frame
 #                                  back to qdp (10.99.0.254 = qf0) and filters with nftables:
 #                                  TCP to port 2323 is dropped (and counted).
+#   tests/topology.sh up-sf2       `up`, plus namespace qdpt-sf2 for a second qdp acting as an
+#                                  NSH-aware SF over VXLAN-GPE: veth s2 (inside, MAC
+#                                  02:00:00:00:04:01) <-> q2 (MAC 02:00:00:00:04:fe); the hosts'
+#                                  MTU drops to 1400 so that their frames still fit 1500 bytes
+#                                  once encapsulated in VXLAN-GPE + NSH (74 bytes)
 #   tests/topology.sh down         remove it
 set -euo pipefail
 
-C=qdpt-client S=qdpt-server F=qdpt-sf
+C=qdpt-client S=qdpt-server F=qdpt-sf F2=qdpt-sf2
 CL_MAC=02:00:00:00:01:01 QC_MAC=02:00:00:00:01:fe QS_MAC=02:00:00:00:02:fe SV_MAC=02:00:00:00:02:01
 SF_MAC=02:00:00:00:03:01 QF_MAC=02:00:00:00:03:fe
+S2_MAC=02:00:00:00:04:01 Q2_MAC=02:00:00:00:04:fe
 
 down() {
   ip netns del "$C" 2>/dev/null || true
   ip netns del "$S" 2>/dev/null || true
   ip netns del "$F" 2>/dev/null || true
+  ip netns del "$F2" 2>/dev/null || true
   ip link del qf0 2>/dev/null || true
+  ip link del q2 2>/dev/null || true
   ip link del qc0 2>/dev/null || true
   ip link del qs0 2>/dev/null || true
 }
@@ -86,10 +94,21 @@ table inet qdpsf {
 NFT
 }
 
+qdp_sf() {
+  ip netns add "$F2"
+  ip link add s2 address "$S2_MAC" netns "$F2" type veth peer name q2 address "$Q2_MAC"
+  quiet q2; ip link set q2 up; quiet s2 "$F2"
+  ip -n "$F2" link set lo up
+  ip -n "$F2" link set s2 up
+  ip -n "$C" link set cl0 mtu 1400
+  ip -n "$S" link set sv0 mtu 1400
+}
+
 case "${1:-}" in
   up) up 0 ;;
+  up-sf2) up 0; qdp_sf ;;
   up-sf) up 0; linux_sf ;;
   up-direct) up 1 ;;
   down) down ;;
-  *) echo "usage: $0 up|up-direct|up-sf|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|up-direct|up-sf|up-sf2|down" >&2; exit 2 ;;
 esac
