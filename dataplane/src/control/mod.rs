@@ -53,7 +53,8 @@ fn prepare_path(path: &Path) -> Result<(), String> {
         if !dir.exists() {
             std::fs::create_dir_all(dir).map_err(|e| {
                 format!(
-                    "control.socket: cannot create folder {}: {e}",
+                    "control.socket: cannot create folder {}: {e} (choose another path with \
+                     qdp run --socket PATH, or run without one: --no-control)",
                     dir.display()
                 )
             })?;
@@ -91,8 +92,13 @@ impl ControlServer {
     pub fn start(dp: Arc<Dataplane>, cfg: &ControlConfig) -> Result<ControlServer, String> {
         let path = cfg.socket.clone();
         prepare_path(&path)?;
-        let listener = UnixListener::bind(&path)
-            .map_err(|e| format!("control.socket: cannot listen on {}: {e}", path.display()))?;
+        let listener = UnixListener::bind(&path).map_err(|e| {
+            format!(
+                "control.socket: cannot listen on {}: {e} (choose another path with \
+                     qdp run --socket PATH, or run without one: --no-control)",
+                path.display()
+            )
+        })?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
             .map_err(|e| format!("control.socket: chmod {}: {e}", path.display()))?;
         if let Some(g) = &cfg.group {
