@@ -192,23 +192,48 @@ fn iperf3(args: &[&str]) -> Value {
     v
 }
 
+/// ping from the client to the server and back.
+fn ping_both_ways() {
+    for (ns, dst) in [("qdpt-client", "10.2.0.1"), ("qdpt-server", "10.1.0.1")] {
+        let out = in_ns(
+            ns,
+            &["ping", "-c", "3", "-i", "0.2", "-W", "2", dst],
+            Duration::from_secs(30),
+        );
+        assert_success(&out);
+    }
+}
+
+/// A TCP connection from the client to the server's `port` (an iperf3 server listens there)
+/// does not get through.
+fn assert_blocked(port: u16) {
+    let mut srv = iperf3_server(port);
+    let out = in_ns(
+        "qdpt-client",
+        &[
+            "iperf3",
+            "-c",
+            "10.2.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            "1",
+            "--connect-timeout",
+            "2000",
+        ],
+        Duration::from_secs(30),
+    );
+    let _ = srv.kill();
+    let _ = srv.wait();
+    assert!(!out.status.success(), "port {port} reached the server");
+}
+
 #[test]
 fn kernel_hosts_talk_through_the_chain() {
     let chain = Chain::start("up", "kernel-chain.toml");
 
     // ping both ways
-    let out = in_ns(
-        "qdpt-client",
-        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.1"],
-        Duration::from_secs(30),
-    );
-    assert_success(&out);
-    let out = in_ns(
-        "qdpt-server",
-        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.1.0.1"],
-        Duration::from_secs(30),
-    );
-    assert_success(&out);
+    ping_both_ways();
     // Both directions went through both SFs: the ping requests and replies of the two runs.
     let sfs = chain.ctl(json!({ "command": "show", "what": "sfs" }));
     assert!(sfs[0]["packets"].as_u64().unwrap() >= 12, "{sfs}");
@@ -309,25 +334,7 @@ fn kernel_hosts_talk_through_the_chain() {
             .all(|r| r["reason"] != "firewall-deny"),
         "{before}"
     );
-    let mut srv = iperf3_server(23);
-    let out = in_ns(
-        "qdpt-client",
-        &[
-            "iperf3",
-            "-c",
-            "10.2.0.1",
-            "-p",
-            "23",
-            "-t",
-            "1",
-            "--connect-timeout",
-            "2000",
-        ],
-        Duration::from_secs(30),
-    );
-    assert!(!out.status.success(), "telnet port reached the server");
-    let _ = srv.kill();
-    let _ = srv.wait();
+    assert_blocked(23);
     let errors = chain.ctl(json!({ "command": "show", "what": "errors" }));
     let deny = errors
         .as_array()
@@ -342,18 +349,7 @@ fn kernel_hosts_talk_through_the_chain() {
 #[test]
 fn a_linux_sf_behind_the_proxy_carries_and_filters_the_chain() {
     let chain = Chain::start("up-sf", "kernel-chain-sf.toml");
-    let out = in_ns(
-        "qdpt-client",
-        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.2.0.1"],
-        Duration::from_secs(30),
-    );
-    assert_success(&out);
-    let out = in_ns(
-        "qdpt-server",
-        &["ping", "-c", "3", "-i", "0.2", "-W", "2", "10.1.0.1"],
-        Duration::from_secs(30),
-    );
-    assert_success(&out);
+    ping_both_ways();
     // TCP both ways through the Linux router.
     for reverse in [false, true] {
         let mut srv = iperf3_server(5201);
@@ -389,25 +385,7 @@ fn a_linux_sf_behind_the_proxy_carries_and_filters_the_chain() {
     let errors = chain.ctl(json!({ "command": "show", "what": "errors" }));
     assert_eq!(errors, json!([]), "nothing dropped in qdp");
     // The SF's own policy: TCP to 2323 dies in the SF (nftables counts it), not in qdp.
-    let mut srv = iperf3_server(2323);
-    let out = in_ns(
-        "qdpt-client",
-        &[
-            "iperf3",
-            "-c",
-            "10.2.0.1",
-            "-p",
-            "2323",
-            "-t",
-            "1",
-            "--connect-timeout",
-            "2000",
-        ],
-        Duration::from_secs(30),
-    );
-    assert!(!out.status.success(), "port 2323 reached the server");
-    let _ = srv.kill();
-    let _ = srv.wait();
+    assert_blocked(2323);
     let nft = in_ns(
         "qdpt-sf",
         &["nft", "list", "chain", "inet", "qdpsf", "forward"],
@@ -427,14 +405,7 @@ fn a_linux_sf_behind_the_proxy_carries_and_filters_the_chain() {
 fn a_second_qdp_is_an_nsh_aware_sf_over_vxlan_gpe() {
     let chain = Chain::start_with_sf("up-sf2", "kernel-chain-qdp-sf.toml", Some("sf-qdp.toml"));
     let sf = chain.sf.as_ref().unwrap();
-    for (ns, dst) in [("qdpt-client", "10.2.0.1"), ("qdpt-server", "10.1.0.1")] {
-        let out = in_ns(
-            ns,
-            &["ping", "-c", "3", "-i", "0.2", "-W", "2", dst],
-            Duration::from_secs(30),
-        );
-        assert_success(&out);
-    }
+    ping_both_ways();
     let mut srv = iperf3_server(5201);
     let v = iperf3(&[]);
     eprintln!(
@@ -467,25 +438,7 @@ fn a_second_qdp_is_an_nsh_aware_sf_over_vxlan_gpe() {
         "{theirs} {ours}"
     );
     // The remote firewall's policy: TCP to 2424 is dropped there and counted there.
-    let mut srv = iperf3_server(2424);
-    let out = in_ns(
-        "qdpt-client",
-        &[
-            "iperf3",
-            "-c",
-            "10.2.0.1",
-            "-p",
-            "2424",
-            "-t",
-            "1",
-            "--connect-timeout",
-            "2000",
-        ],
-        Duration::from_secs(30),
-    );
-    assert!(!out.status.success(), "port 2424 reached the server");
-    let _ = srv.kill();
-    let _ = srv.wait();
+    assert_blocked(2424);
     let errors = sf.ctl(json!({ "command": "show", "what": "errors" }));
     assert_eq!(errors[0]["reason"], "firewall-deny", "{errors}");
     assert_eq!(
