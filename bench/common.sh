@@ -27,6 +27,6 @@ testpmd_rate() {
 
 # qdp_rate FILE: median Mpps qdp receives running the pipeline file (first second skipped).
 qdp_rate() {
-  { $qdp run "$1" --duration "$seconds" 2>/dev/null || true; } \
+  { $qdp run "$1" --duration "$seconds" --no-control 2>/dev/null || true; } \
   | awk '/^\[/{ n++; for (i=1;i<=NF;i++) if ($i=="rx") { if (n>1) print $(i+1); break } }' | median
 }
