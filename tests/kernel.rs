@@ -232,6 +232,22 @@ fn assert_blocked(port: u16) {
 fn kernel_hosts_talk_through_the_chain() {
     let chain = Chain::start("up", "kernel-chain.toml");
 
+    // The hosts find their gateway (qdp's own address) by ARP, and qdp answers ping for it.
+    for (ns, gw, mac) in [
+        ("qdpt-client", "10.1.0.254", "02:00:00:00:01:fe"),
+        ("qdpt-server", "10.2.0.254", "02:00:00:00:02:fe"),
+    ] {
+        let out = in_ns(
+            ns,
+            &["ping", "-c", "2", "-i", "0.2", "-W", "2", gw],
+            Duration::from_secs(30),
+        );
+        assert_success(&out);
+        let out = in_ns(ns, &["ip", "neigh", "show", gw], Duration::from_secs(10));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("lladdr {mac}")), "{ns}: {text}");
+    }
+
     // ping both ways
     ping_both_ways();
     // Both directions went through both SFs: the ping requests and replies of the two runs.

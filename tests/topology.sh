@@ -9,8 +9,8 @@
 #                                                                   gateway 10.2.0.254
 #
 # Fixed MACs: cl0 02:00:00:00:01:01, qc0 02:00:00:00:01:fe, qs0 02:00:00:00:02:fe,
-# sv0 02:00:00:00:02:01 (pipelines/kernel-chain.toml names them). The hosts reach their gateways
-# through static neighbour entries (qdp's ports), so no ARP is needed. Checksum and segmentation
+# sv0 02:00:00:00:02:01 (pipelines/kernel-chain.toml names them). The gateways 10.1.0.254 and
+# 10.2.0.254 are qdp's own addresses: the hosts find them by ARP, and qdp answers. Checksum and segmentation
 # offloads are off on every end: with them on, veth passes TCP with partial checksums, which
 # break once qdp forwards the frames.
 #
@@ -67,10 +67,11 @@ up() { # direct: 0 or 1
   ip -n "$S" addr add 10.2.0.1/24 dev sv0; ip -n "$S" link set sv0 up
   ip -n "$C" route add default via 10.1.0.254
   ip -n "$S" route add default via 10.2.0.254
-  local gw_c=$QC_MAC gw_s=$QS_MAC
-  if [ "$1" = 1 ]; then gw_c=$SV_MAC gw_s=$CL_MAC; fi
-  ip -n "$C" neigh replace 10.1.0.254 lladdr "$gw_c" dev cl0 nud permanent
-  ip -n "$S" neigh replace 10.2.0.254 lladdr "$gw_s" dev sv0 nud permanent
+  if [ "$1" = 1 ]; then
+    # testpmd io answers no ARP and rewrites no MAC: point each host at the other.
+    ip -n "$C" neigh replace 10.1.0.254 lladdr "$SV_MAC" dev cl0 nud permanent
+    ip -n "$S" neigh replace 10.2.0.254 lladdr "$CL_MAC" dev sv0 nud permanent
+  fi
 }
 
 linux_sf() {

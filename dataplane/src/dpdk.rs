@@ -540,6 +540,18 @@ impl OwnedMbuf {
             )
         }
     }
+
+    /// The packet's bytes, writable.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`; `&mut self` makes this the only view of the exclusively owned mbuf.
+        unsafe {
+            let m = self.0.as_mut();
+            std::slice::from_raw_parts_mut(
+                (m.buf_addr as *mut u8).add(m.data_off as usize),
+                m.data_len as usize,
+            )
+        }
+    }
 }
 
 impl Drop for OwnedMbuf {
@@ -714,6 +726,17 @@ impl Burst {
         to.mbufs[to.len] = self.mbufs[i];
         to.len += 1;
         self.mbufs[i] = std::ptr::null_mut();
+    }
+
+    /// Appends an owned packet to the end of the burst; gives it back when the burst is full.
+    pub fn push(&mut self, m: OwnedMbuf) -> std::result::Result<(), OwnedMbuf> {
+        if self.len == MAX_BURST {
+            return Err(m);
+        }
+        let m = std::mem::ManuallyDrop::new(m);
+        self.mbufs[self.len] = m.0.as_ptr();
+        self.len += 1;
+        Ok(())
     }
 
     /// Takes packet `i` out of the burst (its slot is closed by [`Burst::clear_moved`]).

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod control;
 pub mod dpdk;
+pub mod host;
 pub mod nodes;
 pub mod runtime;
 pub mod slowpath;

@@ -546,7 +546,9 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             }
         }
         std::thread::sleep(Duration::from_millis(20));
-        slow_path.drain();
+        slow_path.drain(|p| {
+            crate::host::answer(p, &dp);
+        });
         dp.slow_path
             .store(slow_path.counts.iter().sum::<u64>(), Ordering::Relaxed);
         if !interval.is_zero() && Instant::now() >= next_line {
@@ -580,7 +582,9 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             failed.push(p.workers[wi].name.clone());
         }
     }
-    slow_path.drain();
+    slow_path.drain(|p| {
+        crate::host::answer(p, &dp);
+    });
     let seconds = t0.elapsed().as_secs_f64();
     let mut summary = Summary {
         seconds,

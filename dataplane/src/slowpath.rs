@@ -16,15 +16,25 @@ use crate::wire::nsh;
 pub enum SlowReason {
     /// NSH with the O bit set (OAM).
     NshOam = 0,
+    /// ARP for one of our addresses.
+    HostArp = 1,
+    /// ICMP to one of our addresses.
+    HostIcmp = 2,
 }
 
 impl SlowReason {
-    pub const COUNT: usize = 1;
-    pub const ALL: [SlowReason; Self::COUNT] = [SlowReason::NshOam];
+    pub const COUNT: usize = 3;
+    pub const ALL: [SlowReason; Self::COUNT] = [
+        SlowReason::NshOam,
+        SlowReason::HostArp,
+        SlowReason::HostIcmp,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             SlowReason::NshOam => "nsh-oam",
+            SlowReason::HostArp => "host-arp",
+            SlowReason::HostIcmp => "host-icmp",
         }
     }
 }
@@ -34,6 +44,10 @@ impl SlowReason {
 pub struct SlowPacket {
     pub reason: SlowReason,
     pub mbuf: OwnedMbuf,
+    /// The pipeline port it arrived on.
+    pub port: usize,
+    /// The worker that received it (and transmits an answer).
+    pub worker: usize,
 }
 
 /// The queue from the workers to the main thread.
@@ -65,12 +79,19 @@ impl SlowPath {
     }
 
     /// Handles every queued packet.
-    pub fn drain(&mut self) {
+    /// Counts and logs what the workers queued; packets for the host stack go to `host`, the
+    /// rest is freed.
+    pub fn drain(&mut self, mut host: impl FnMut(SlowPacket)) {
         while let Some(p) = self.queue.pop() {
             let n = &mut self.counts[p.reason as usize];
             *n += 1;
-            if *n <= LOG_FIRST {
-                eprintln!("slow path: {}", describe(&p));
+            match p.reason {
+                SlowReason::HostArp | SlowReason::HostIcmp => host(p),
+                SlowReason::NshOam => {
+                    if *n <= LOG_FIRST {
+                        eprintln!("slow path: {}", describe(&p));
+                    }
+                }
             }
         }
     }
@@ -89,5 +110,7 @@ pub fn describe(p: &SlowPacket) -> String {
             ),
             Err(e) => format!("NSH OAM packet ({e})"),
         },
+        SlowReason::HostArp => format!("ARP for us on port {}", p.port),
+        SlowReason::HostIcmp => format!("ICMP for us on port {}", p.port),
     }
 }

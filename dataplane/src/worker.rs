@@ -129,6 +129,17 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
             };
             tables = new;
         }
+        // Answers of the host stack, to send on this worker's transmit queues.
+        if !dp.inject[wi].is_empty() {
+            while let Some((p, m)) = dp.inject[wi].pop() {
+                if p < outs.len() {
+                    if let Err(m) = outs[p].push(m) {
+                        drop(m);
+                    }
+                    send(&mut outs[p], plan, p, flags, &mut local);
+                }
+            }
+        }
         let mut got = 0usize;
         for a in &plan.rx {
             if flags & flag::PORT_DOWN != 0 && dp.port_down[a.port_index].load(Relaxed) {
@@ -244,7 +255,13 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                             Verdict::SlowPath(reason) => {
                                 let mbuf = burst.take(i);
                                 // Never waits: a full queue drops (the packet is freed here).
-                                match plan.slow_path.push(SlowPacket { reason, mbuf }) {
+                                let slow = SlowPacket {
+                                    reason,
+                                    mbuf,
+                                    port: a.port_index,
+                                    worker: wi,
+                                };
+                                match plan.slow_path.push(slow) {
                                     Ok(()) => local.slow_path += 1,
                                     Err(_) => local.drops[DropReason::SlowPathFull as usize] += 1,
                                 }

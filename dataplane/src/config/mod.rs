@@ -214,6 +214,10 @@ pub struct PortConfig {
     pub promiscuous: bool,
     /// Traffic qdp generates into a pcap file and feeds to this `net_pcap` port (`rx_pcap=`).
     pub traffic: Option<TrafficConfig>,
+    /// Our own IPv4 addresses on this port (`"10.1.0.254/24"`): qdp answers ARP and ICMP echo for
+    /// them (hosts use them as their gateway).
+    #[serde(default)]
+    pub addresses: Vec<String>,
 }
 
 fn one() -> u16 {
@@ -481,7 +485,41 @@ impl Pipeline {
         }
     }
 
+    /// The IPv4 addresses qdp answers ARP and ICMP echo for: port addresses and IPv4 VTEPs, as
+    /// (port index, address).
+    pub fn host_addresses(&self) -> Vec<(usize, std::net::Ipv4Addr)> {
+        let mut v = Vec::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            for a in &p.addresses {
+                if let Ok((std::net::IpAddr::V4(a), _)) = parse_prefix(a) {
+                    v.push((i, a));
+                }
+            }
+        }
+        for t in &self.vteps {
+            if let (Some(i), std::net::IpAddr::V4(a)) = (self.port_index(&t.port), t.address) {
+                v.push((i, a));
+            }
+        }
+        v
+    }
+
     fn validate_control(&self, errs: &mut Vec<ConfigError>) {
+        for (i, p) in self.ports.iter().enumerate() {
+            for (j, a) in p.addresses.iter().enumerate() {
+                match parse_prefix(a) {
+                    Ok((std::net::IpAddr::V4(_), _)) => {}
+                    Ok(_) => errs.push(ConfigError::new(
+                        format!("ports[{i}].addresses[{j}]"),
+                        format!("'{a}': only IPv4 addresses are answered for"),
+                    )),
+                    Err(e) => errs.push(ConfigError::new(
+                        format!("ports[{i}].addresses[{j}]"),
+                        format!("'{a}': {e}"),
+                    )),
+                }
+            }
+        }
         let c = &self.control;
         if c.socket.as_os_str().is_empty() {
             errs.push(ConfigError::new("control.socket", "must not be empty"));

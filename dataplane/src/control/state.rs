@@ -212,6 +212,9 @@ pub struct Dataplane {
     pub change_lock: Mutex<()>,
     /// One trace or capture at a time.
     pub session_lock: Mutex<()>,
+    /// Per worker: packets the host stack answers with, (pipeline port, packet), sent by that
+    /// worker on its own transmit queue.
+    pub inject: Vec<ArrayQueue<(usize, crate::dpdk::OwnedMbuf)>>,
 }
 
 impl Dataplane {
@@ -258,6 +261,7 @@ impl Dataplane {
             slow_path: AtomicU64::new(0),
             change_lock: Mutex::new(()),
             session_lock: Mutex::new(()),
+            inject: p.workers.iter().map(|_| ArrayQueue::new(256)).collect(),
         }
     }
 

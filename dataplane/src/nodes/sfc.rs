@@ -287,6 +287,8 @@ pub struct SfcTables {
     proxies: HashMap<(usize, Option<u16>), usize>,
     flow_cache: usize,
     proxy_flows: usize,
+    /// Our IPv4 addresses (port index, address): ARP and ICMP for them go to the host stack.
+    host4: Vec<(usize, [u8; 4])>,
     /// Names, for traces.
     path_names: Vec<String>,
     exit_names: Vec<String>,
@@ -646,6 +648,11 @@ impl SfcTables {
             .filter(|i| !proxies.contains_key(&(*i, None)))
             .fold(0u64, |m, i| m | 1 << i);
         Ok(SfcTables {
+            host4: p
+                .host_addresses()
+                .into_iter()
+                .map(|(i, a)| (i, a.octets()))
+                .collect(),
             path_names: p.paths.iter().map(|x| x.name.clone()).collect(),
             exit_names: p.exits.iter().map(|x| x.name.clone()).collect(),
             neighbor_names: p.neighbors.iter().map(|x| x.name.clone()).collect(),
@@ -897,6 +904,11 @@ impl SfcTables {
             Err(WireError::TooManyVlans) => return Verdict::Drop(DropReason::VlanStack),
             Err(_) => return Verdict::Drop(DropReason::EthTruncated),
         };
+        if !self.host4.is_empty() {
+            if let Some(r) = self.for_us(pkt.data(), &l2, in_port) {
+                return Verdict::SlowPath(r);
+            }
+        }
         if !self.proxies.is_empty() {
             if let Some(&sf) = self.proxies.get(&(in_port, l2.vlans[0])) {
                 return self.proxy_in(st, pkt, sf, &l2, tr);
@@ -920,6 +932,27 @@ impl SfcTables {
                 Err(r) => Verdict::Drop(r),
             },
             _ => self.classify(st, pkt, in_port, &l2, tr),
+        }
+    }
+
+    /// ARP for one of our addresses on this port, or ICMP to one of our addresses: for the host
+    /// stack on the slow path.
+    fn for_us(&self, d: &[u8], l2: &L2Info, in_port: usize) -> Option<SlowReason> {
+        let l3 = d.get(l2.l3_offset..)?;
+        match l2.ethertype {
+            EtherType::Arp => {
+                let tpa = l3.get(24..28)?;
+                self.host4
+                    .iter()
+                    .any(|(p, a)| *p == in_port && a[..] == *tpa)
+                    .then_some(SlowReason::HostArp)
+            }
+            EtherType::Ipv4 => {
+                let h = l3.get(..20)?;
+                (h[9] == 1 && self.host4.iter().any(|(_, a)| a[..] == h[16..20]))
+                    .then_some(SlowReason::HostIcmp)
+            }
+            _ => None,
         }
     }
 
