@@ -762,11 +762,6 @@ impl SfcTables {
         }
     }
 
-    /// Names of the SFs, by index (as in [`SfcState::sf_packets`]).
-    pub fn sf_names(&self) -> Vec<String> {
-        self.sfs.iter().map(|s| s.name.clone()).collect()
-    }
-
     /// Runs one packet that arrived on `in_port` through ethernet input and everything after it.
     #[inline]
     pub fn process<P: PacketBuf>(&self, st: &mut SfcState, pkt: &mut P, in_port: usize) -> Verdict {
