@@ -16,7 +16,7 @@ use crate::control::state::{
     flag, new_latency_histogram, CapturePoint, Dataplane, TraceRecord, LATENCY_MAX_CYCLES,
 };
 use crate::dpdk::{tsc, Burst, PortId, QueueId};
-use crate::nodes::sfc::{SfcTables, TraceLog, Verdict};
+use crate::nodes::sfc::{SfcState, SfcTables, TraceLog, Verdict};
 use crate::nodes::xconnect::{rewrite_macs, XconnectDirection};
 use crate::slowpath::{SlowPacket, SlowQueue};
 use crate::stats::{DropReason, WorkerSnapshot};
@@ -96,6 +96,53 @@ fn describe(v: Verdict, dp: &Dataplane) -> String {
     }
 }
 
+/// Runs the SFC pipeline on the first `n` packets of `burst`, writing each one's verdict into
+/// `verdicts`. Returns the output port when every packet is to be sent out of that same port, so
+/// the caller can send the burst as it is. Kept out of line: the poll loop around it is large, and
+/// this loop alone fits the registers.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn process_burst(
+    tables: &SfcTables,
+    st: &mut SfcState,
+    burst: &mut Burst,
+    n: usize,
+    in_port: usize,
+    port_index: usize,
+    flags: u32,
+    dp: &Dataplane,
+    wi: usize,
+    verdicts: &mut [Verdict; MAX_BURST],
+) -> Option<usize> {
+    let tracing = flags & flag::TRACE != 0;
+    let mut uniform = true;
+    let mut port = usize::MAX;
+    for (i, slot) in verdicts[..n].iter_mut().enumerate() {
+        let v = if tracing && dp.trace.want_one() {
+            let mut log = TraceLog::default();
+            let len = burst.data(i).len();
+            let v = tables.process_with(st, &mut burst.packet(i), in_port, &mut log);
+            let _ = dp.trace.records.push(TraceRecord {
+                worker: wi,
+                port: port_index,
+                len,
+                steps: log.0,
+                verdict: describe(v, dp),
+            });
+            v
+        } else {
+            tables.process(st, &mut burst.packet(i), in_port)
+        };
+        *slot = v;
+        match v {
+            Verdict::Tx(p) if i == 0 => port = p,
+            Verdict::Tx(p) => uniform &= p == port,
+            _ => uniform = false,
+        }
+    }
+    (uniform && port != usize::MAX).then_some(port)
+}
+
 /// Runs the poll loop until `stop` is set, publishing its counters. Returns 0.
 pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
     let dp = &*plan.dp;
@@ -103,6 +150,7 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
     let counters = &dp.counters[wi];
     let mut burst = Burst::new();
     let mut keep = Burst::new();
+    let mut verdicts = [Verdict::Tx(0); MAX_BURST];
     // Per output port, for packets the SFC sends out; all allocated before the loop.
     let mut outs: Vec<Burst> = plan.ports.iter().map(|_| Burst::new()).collect();
     let mut generation = dp.generation.load(Acquire);
@@ -218,62 +266,64 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                         local.drops[DropReason::NoRoute as usize] += n as u64;
                         continue;
                     };
-                    let tracing = flags & flag::TRACE != 0;
-                    // One bit per output port (at most config::MAX_PORTS).
-                    let mut touched: u64 = 0;
-                    for i in 0..n {
-                        let v = if tracing && dp.trace.want_one() {
-                            let mut log = TraceLog::default();
-                            let len = burst.data(i).len();
-                            let v =
-                                tables.process_with(st, &mut burst.packet(i), in_port, &mut log);
-                            let _ = dp.trace.records.push(TraceRecord {
-                                worker: wi,
-                                port: a.port_index,
-                                len,
-                                steps: log.0,
-                                verdict: describe(v, dp),
-                            });
-                            v
-                        } else {
-                            tables.process(st, &mut burst.packet(i), in_port)
-                        };
-                        match v {
-                            Verdict::Tx(p) => {
-                                if outs[p].is_full() {
-                                    send(&mut outs[p], plan, p, flags, &mut local);
+                    let uniform = process_burst(
+                        tables,
+                        st,
+                        &mut burst,
+                        n,
+                        in_port,
+                        a.port_index,
+                        flags,
+                        dp,
+                        wi,
+                        &mut verdicts,
+                    );
+                    if let Some(p) = uniform {
+                        // The common case: every packet leaves on the same port, in one burst.
+                        send(&mut burst, plan, p, flags, &mut local);
+                    } else {
+                        // One bit per output port (at most config::MAX_PORTS).
+                        let mut touched: u64 = 0;
+                        for (i, &v) in verdicts[..n].iter().enumerate() {
+                            match v {
+                                Verdict::Tx(p) => {
+                                    if outs[p].is_full() {
+                                        send(&mut outs[p], plan, p, flags, &mut local);
+                                    }
+                                    burst.move_to(i, &mut outs[p]);
+                                    touched |= 1 << p;
                                 }
-                                burst.move_to(i, &mut outs[p]);
-                                touched |= 1 << p;
-                            }
-                            Verdict::Drop(r) => {
-                                local.drops[r as usize] += 1;
-                                if capture_drops {
-                                    dp.capture.take(burst.data(i), dp.started);
+                                Verdict::Drop(r) => {
+                                    local.drops[r as usize] += 1;
+                                    if capture_drops {
+                                        dp.capture.take(burst.data(i), dp.started);
+                                    }
                                 }
-                            }
-                            Verdict::SlowPath(reason) => {
-                                let mbuf = burst.take(i);
-                                // Never waits: a full queue drops (the packet is freed here).
-                                let slow = SlowPacket {
-                                    reason,
-                                    mbuf,
-                                    port: a.port_index,
-                                    worker: wi,
-                                };
-                                match plan.slow_path.push(slow) {
-                                    Ok(()) => local.slow_path += 1,
-                                    Err(_) => local.drops[DropReason::SlowPathFull as usize] += 1,
+                                Verdict::SlowPath(reason) => {
+                                    let mbuf = burst.take(i);
+                                    // Never waits: a full queue drops (the packet is freed here).
+                                    let slow = SlowPacket {
+                                        reason,
+                                        mbuf,
+                                        port: a.port_index,
+                                        worker: wi,
+                                    };
+                                    match plan.slow_path.push(slow) {
+                                        Ok(()) => local.slow_path += 1,
+                                        Err(_) => {
+                                            local.drops[DropReason::SlowPathFull as usize] += 1
+                                        }
+                                    }
                                 }
                             }
                         }
-                    }
-                    // Frees what was dropped.
-                    burst.clear_moved();
-                    while touched != 0 {
-                        let p = touched.trailing_zeros() as usize;
-                        touched &= touched - 1;
-                        send(&mut outs[p], plan, p, flags, &mut local);
+                        // Frees what was dropped.
+                        burst.clear_moved();
+                        while touched != 0 {
+                            let p = touched.trailing_zeros() as usize;
+                            touched &= touched - 1;
+                            send(&mut outs[p], plan, p, flags, &mut local);
+                        }
                     }
                 }
                 RxAction::Drop(reason) => {

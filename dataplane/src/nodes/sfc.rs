@@ -63,13 +63,6 @@ struct PathHops {
     len: u16,
 }
 
-/// No path (a worker's lookup cache before its first lookup).
-const NO_PATH: PathHops = PathHops {
-    offset: 0,
-    lo: 0,
-    len: 0,
-};
-
 /// SPI → the path's hops.
 type SffMap = HashMap<u32, PathHops, std::hash::BuildHasherDefault<SffKeyHasher>>;
 
@@ -309,10 +302,28 @@ pub struct SfcState {
     /// One flow cache per SF (used by firewalls only; tiny for the others).
     sf_caches: Vec<FlowCache>,
     proxy: ProxyTable,
-    /// The last SPI the SFF looked up and its hop table (`u32::MAX`: none; SPIs have 24 bits).
-    last_spi: u32,
-    last_path: PathHops,
+    /// The transit fast path's last decision, so that a run of packets on one (SPI, SI) reads
+    /// no table.
+    transit: TransitMemo,
 }
+
+/// The outcome of the last transit fast-path lookup: `(SPI, SI)` → output port and outer headers.
+#[derive(Debug, Clone, Copy)]
+struct TransitMemo {
+    /// SPI and SI as they sit in the NSH service path header (`u64::MAX`: none).
+    key: u64,
+    port: usize,
+    hdr: Gpe4Header,
+}
+
+const NO_MEMO: TransitMemo = TransitMemo {
+    key: u64::MAX,
+    port: 0,
+    hdr: Gpe4Header {
+        bytes: [0; GPE4_LEN],
+        ip_sum: 0,
+    },
+};
 
 fn mac(m: crate::wire::EthernetAddress) -> [u8; 6] {
     m.0
@@ -688,8 +699,7 @@ impl SfcTables {
                 })
                 .collect(),
             proxy: ProxyTable::new(self.proxy_flows),
-            last_spi: u32::MAX,
-            last_path: NO_PATH,
+            transit: NO_MEMO,
         }
     }
 
@@ -721,8 +731,7 @@ impl SfcTables {
             cache,
             sf_caches: caches,
             proxy,
-            last_spi: u32::MAX,
-            last_path: NO_PATH,
+            transit: NO_MEMO,
         }
     }
 
@@ -826,7 +835,9 @@ impl SfcTables {
             return None;
         }
         let dst = u32::from_ne_bytes([outer[30], outer[31], outer[32], outer[33]]);
-        if !self.vtep4.contains(&dst) {
+        // Not `contains`: for u32 slices it is an out-of-line call, here on every packet.
+        #[allow(clippy::manual_contains)]
+        if !self.vtep4.iter().any(|&v| v == dst) {
             return None;
         }
         let total_len = usize::from(u16::from_be_bytes([outer[16], outer[17]]));
@@ -860,33 +871,43 @@ impl SfcTables {
             2 if nsh::Packet::new_checked(&*rest).is_ok() => {}
             _ => return None,
         }
-        let spi = u32::from_be_bytes([0, s0, s1, s2]);
-        let path = if st.last_spi == spi {
-            st.last_path
-        } else {
-            let t = *self.sff.get(&spi)?;
-            st.last_spi = spi;
-            st.last_path = t;
-            t
-        };
-        let Some(Hop::Sff(n)) = self.hop(path, si) else {
-            return None;
-        };
-        let nb = &self.neighbors[n];
-        let Transport::Gpe4(hdr) = &nb.transport else {
-            return None;
-        };
+        // SPI and SI as they stand in the packet.
+        let key = u64::from(u32::from_ne_bytes([s0, s1, s2, si]));
+        if st.transit.key != key {
+            st.transit = self.transit_lookup(key, [s0, s1, s2, si])?;
+        }
+        let memo = &st.transit;
         let ttl = ttl - 1;
         rest[0] = (b0 & 0xf0) | (ttl >> 2);
         rest[1] = (ttl << 6) | (b1 & 0x3f);
         // The previous hop's entropy (outer UDP source port) is kept.
         let sport = u16::from_be_bytes([outer[34], outer[35]]);
-        hdr.write(d, sport);
-        Some(Verdict::Tx(nb.port))
+        memo.hdr.write(d, sport);
+        Some(Verdict::Tx(memo.port))
     }
 
-    /// Ethernet input and everything after it, for any packet.
-    #[inline]
+    /// The transit fast path's lookup of an (SPI, SI) its memo does not hold: a next hop that is
+    /// a remote SFF or SF over VXLAN-GPE/IPv4, or `None` for the general path.
+    #[inline(never)]
+    fn transit_lookup(&self, key: u64, [s0, s1, s2, si]: [u8; 4]) -> Option<TransitMemo> {
+        let path = *self.sff.get(&u32::from_be_bytes([0, s0, s1, s2]))?;
+        let Some(Hop::Sff(n)) = self.hop(path, si) else {
+            return None;
+        };
+        let nb = &self.neighbors[n];
+        let Transport::Gpe4(hdr) = nb.transport else {
+            return None;
+        };
+        Some(TransitMemo {
+            key,
+            port: nb.port,
+            hdr,
+        })
+    }
+
+    /// Ethernet input and everything after it, for any packet. Kept out of line, so that the
+    /// transit fast path before it has the registers to itself.
+    #[inline(never)]
     fn process_general<P: PacketBuf, T: Tracer>(
         &self,
         st: &mut SfcState,
@@ -1950,8 +1971,7 @@ path = "md1"
         );
         // The transit SFF: 100 and 101 to the remote SFF 10.0.0.3, 102 through a built-in SF
         // and then out over Ethernet (both for the general path).
-        let t = tables(
-            r#"
+        let transit = r#"
 [[vteps]]
 name = "v"
 port = "p0"
@@ -1987,8 +2007,8 @@ hops = [{ si = 255, sff = "sff3" }]
 name = "c"
 spi = 102
 hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
-"#,
-        );
+"#;
+        let t = tables(transit);
         let mut est = enc.new_state();
         let mut good = Vec::new();
         for i in 0..6u32 {
@@ -2053,5 +2073,18 @@ hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
         let mut st = t.new_state();
         assert!(t.transit_fast(&mut st, &mut good[0].clone(), 0).is_some());
         assert!(t.transit_fast(&mut st, &mut good[0].clone(), 64).is_none());
+        // New tables (the next SFF moved to another MAC and VNI) rule from the first packet a
+        // worker sends with them: the state it carries over remembers no old decision.
+        let t2 = tables(
+            &transit
+                .replace("02:00:00:00:00:03", "02:00:00:00:00:33")
+                .replace("vni = 77", "vni = 78"),
+        );
+        let mut st = t2.carry_state(st, &t, 0);
+        let mut f = good[0].clone();
+        assert_eq!(t2.transit_fast(&mut st, &mut f, 0), Some(Verdict::Tx(1)));
+        assert_eq!(f[0..6], [2, 0, 0, 0, 0, 0x33]);
+        let gpe = vxlan_gpe::Packet::new_checked(&f[42..]).unwrap();
+        assert_eq!(gpe.vni(), 78);
     }
 }
