@@ -1,8 +1,8 @@
 //! Kernel hosts in network namespaces talking through a qdp service chain
 //! (tests/topology.sh, pipelines/kernel-chain*.toml): ping, TCP and UDP iperf3 both ways, a flow
 //! the firewall SF denies, a hop added during a transfer, and an NSH-unaware SF (a Linux router
-//! filtering with nftables) behind the SFC proxy, and a second qdp as an NSH-aware SF over
-//! VXLAN-GPE.
+//! filtering with nftables) behind the SFC proxy, a second qdp as an NSH-aware SF over
+//! VXLAN-GPE, and two instances of the Linux SF found by ARP, one failing during a transfer.
 
 mod common;
 
@@ -137,6 +137,11 @@ impl Chain {
 
     fn ctl(&self, req: Value) -> Value {
         self.qdp.as_ref().unwrap().ctl(req)
+    }
+
+    /// The test's scratch folder.
+    fn dir(&self) -> &Path {
+        self._dir.path()
     }
 }
 
@@ -461,4 +466,203 @@ fn a_second_qdp_is_an_nsh_aware_sf_over_vxlan_gpe() {
         chain.ctl(json!({ "command": "show", "what": "errors" })),
         json!([])
     );
+}
+
+/// Records what passes `dev` in namespace `ns` for `secs` seconds into `file` (in the background;
+/// dumpcap, light enough not to disturb the traffic it watches).
+fn record(ns: &str, dev: &str, secs: u32, file: &Path) -> Child {
+    Command::new("ip")
+        .args([
+            "netns", "exec", ns, "dumpcap", "-q", "-i", dev, "-f", "tcp", "-a",
+        ])
+        .arg(format!("duration:{secs}"))
+        .arg("-w")
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dumpcap")
+}
+
+/// The client ports of the TCP connections to `port` in a recording, as tshark reads them.
+fn tcp_clients(file: &Path, port: u16) -> std::collections::BTreeSet<u16> {
+    let out = run_with_timeout(
+        Command::new("tshark")
+            .arg("-r")
+            .arg(file)
+            .arg("-Y")
+            .arg(format!("tcp.dstport == {port}"))
+            .args(["-T", "fields", "-e", "tcp.srcport"]),
+        Duration::from_secs(60),
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn a_failed_sf_instance_hands_its_flows_to_the_other() {
+    let chain = Chain::start("up-sf-pair", "kernel-chain-failover.toml");
+    let arp = || chain.ctl(json!({ "command": "show", "what": "arp" }));
+    // No MAC in the file: qdp finds both SF instances and both hosts by ARP.
+    let start = Instant::now();
+    while arp()
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["state"] != "reachable")
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", arp());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let table = arp();
+    for (ip, mac) in [
+        ("10.99.0.1", "02:00:00:00:03:01"),
+        ("10.99.1.1", "02:00:00:00:05:01"),
+        ("10.2.0.1", "02:00:00:00:02:01"),
+        ("10.1.0.1", "02:00:00:00:01:01"),
+    ] {
+        let e = table
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["address"] == ip)
+            .unwrap_or_else(|| panic!("{ip} missing: {table}"));
+        assert_eq!(e["mac"], mac, "{table}");
+    }
+    ping_both_ways();
+
+    // 10 TCP flows at 10 Mbit/s each (well under what the box carries, so that none stalls
+    // on its own) from the server to the client, which reports what it received every 100 ms.
+    let mut srv = iperf3_server(5202);
+    let client = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "qdpt-client",
+            "iperf3",
+            "-c",
+            "10.2.0.1",
+            "-p",
+            "5202",
+        ])
+        .args([
+            "-R", "-P", "10", "-b", "10M", "-l", "16K", "-t", "6", "-i", "0.1", "-J",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("iperf3 client");
+    std::thread::sleep(Duration::from_millis(1500));
+    // Which flows each instance carries, seen inside the instances.
+    let (fa, fb) = (chain.dir().join("a.pcapng"), chain.dir().join("b.pcapng"));
+    let (mut ra, mut rb) = (
+        record("qdpt-sf", "sf0", 1, &fa),
+        record("qdpt-sfb", "sfb0", 1, &fb),
+    );
+    let _ = (ra.wait(), rb.wait());
+    // linux-a fails.
+    let (ns, dev, name) = ("qdpt-sf", "sf0", "linux-a");
+    let stopped = Instant::now();
+    let out = in_ns(
+        ns,
+        &["ip", "link", "set", dev, "down"],
+        Duration::from_secs(10),
+    );
+    assert_success(&out);
+    let down_after = loop {
+        let sfs = chain.ctl(json!({ "command": "show", "what": "sfs" }));
+        let sf = sfs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned();
+        if sf.is_some_and(|s| s["state"] == "down") {
+            break stopped.elapsed();
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5),
+            "{name} never down: {sfs}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = client.wait_with_output().unwrap();
+    let _ = srv.wait();
+    let (a, b) = (tcp_clients(&fa, 5202), tcp_clients(&fb, 5202));
+    assert!(a.is_disjoint(&b), "a flow on both instances: {a:?} {b:?}");
+    assert_eq!(a.len() + b.len(), 10, "{a:?} {b:?}");
+    // (The symmetric hash puts all 10 flows on linux-b once in 1024 runs.)
+    assert!(!a.is_empty(), "no flow on linux-a: {b:?}");
+    let (moved, stayed) = (a, b);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("iperf3 JSON");
+    assert!(v.get("error").is_none(), "{}", v["error"]);
+
+    // Per flow, after its first second: the longest run of 100 ms reports without a byte, and
+    // the bytes of the last second.
+    let port_of: std::collections::HashMap<u64, u16> = v["start"]["connected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["socket"].as_u64().unwrap(),
+                c["local_port"].as_u64().unwrap() as u16,
+            )
+        })
+        .collect();
+    // Per flow: current run, longest run, bytes of the last second, report where the longest ended.
+    let mut gap = std::collections::HashMap::<u16, (u32, u32, u64, usize)>::new();
+    let intervals = v["intervals"].as_array().unwrap();
+    for (k, iv) in intervals.iter().enumerate().skip(10) {
+        for s in iv["streams"].as_array().unwrap() {
+            let p = port_of[&s["socket"].as_u64().unwrap()];
+            let bytes = s["bytes"].as_u64().unwrap();
+            let g = gap.entry(p).or_default();
+            g.0 = if bytes == 0 { g.0 + 1 } else { 0 };
+            if g.0 > g.1 {
+                g.1 = g.0;
+                g.3 = k;
+            }
+            if k + 10 >= intervals.len() {
+                g.2 += bytes;
+            }
+        }
+    }
+    let longest = moved.iter().map(|p| gap[p].1).max().unwrap();
+    let errors = chain.ctl(json!({ "command": "show", "what": "errors" }));
+    eprintln!("drops in qdp: {errors}");
+    eprintln!(
+        "{name} stopped: marked down after {} ms; its {} flows resumed on the other instance \
+         after at most {} ms without data; the other {} flows never stopped",
+        down_after.as_millis(),
+        moved.len(),
+        longest * 100,
+        stayed.len()
+    );
+    assert!(down_after < Duration::from_secs(1), "{down_after:?}");
+    for p in &moved {
+        let (_, run, tail, _) = gap[p];
+        assert!(run <= 10, "flow {p} stopped for {} ms", run * 100);
+        assert!(tail > 0, "flow {p} did not resume");
+    }
+    // Undisturbed: never silent for 200 ms, the shortest TCP retransmission timeout (a single
+    // quiet 100 ms report is this 2-core machine's scheduling, with or without a failover).
+    for p in &stayed {
+        assert!(
+            gap[p].1 < 2,
+            "flow {p} on the surviving instance received nothing for {} ms up to report {}",
+            gap[p].1 * 100,
+            gap[p].3
+        );
+    }
+    let table = arp();
+    let e = table
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["port"] == "sf-a")
+        .unwrap();
+    assert_eq!(e["state"], "unreachable", "{table}");
 }

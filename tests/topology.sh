@@ -28,12 +28,17 @@
 #                                  02:00:00:00:04:01) <-> q2 (MAC 02:00:00:00:04:fe); the hosts'
 #                                  MTU drops to 1400 so that their frames still fit 1500 bytes
 #                                  once encapsulated in VXLAN-GPE + NSH (74 bytes)
+#   tests/topology.sh up-sf-pair   `up-sf`, plus a second instance of that SF: namespace qdpt-sfb,
+#                                  the same Linux router and filter (sfb0 10.99.1.1/24, MAC
+#                                  02:00:00:00:05:01) behind veth qfb0 (MAC 02:00:00:00:05:fe,
+#                                  qdp's 10.99.1.254): two instances of one SF, for failover
 #   tests/topology.sh down         remove it
 set -euo pipefail
 
-C=qdpt-client S=qdpt-server F=qdpt-sf F2=qdpt-sf2
+C=qdpt-client S=qdpt-server F=qdpt-sf F2=qdpt-sf2 FB=qdpt-sfb
 CL_MAC=02:00:00:00:01:01 QC_MAC=02:00:00:00:01:fe QS_MAC=02:00:00:00:02:fe SV_MAC=02:00:00:00:02:01
 SF_MAC=02:00:00:00:03:01 QF_MAC=02:00:00:00:03:fe
+SFB_MAC=02:00:00:00:05:01 QFB_MAC=02:00:00:00:05:fe
 S2_MAC=02:00:00:00:04:01 Q2_MAC=02:00:00:00:04:fe
 
 down() {
@@ -41,7 +46,9 @@ down() {
   ip netns del "$S" 2>/dev/null || true
   ip netns del "$F" 2>/dev/null || true
   ip netns del "$F2" 2>/dev/null || true
+  ip netns del "$FB" 2>/dev/null || true
   ip link del qf0 2>/dev/null || true
+  ip link del qfb0 2>/dev/null || true
   ip link del q2 2>/dev/null || true
   ip link del qc0 2>/dev/null || true
   ip link del qs0 2>/dev/null || true
@@ -74,18 +81,19 @@ up() { # direct: 0 or 1
   fi
 }
 
-linux_sf() {
-  ip netns add "$F"
-  ip link add sf0 address "$SF_MAC" netns "$F" type veth peer name qf0 address "$QF_MAC"
-  quiet qf0; ip link set qf0 up; quiet sf0 "$F"
-  ip -n "$F" link set lo up
-  ip -n "$F" addr add 10.99.0.1/24 dev sf0; ip -n "$F" link set sf0 up
-  ip netns exec "$F" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
-    net.ipv4.conf.sf0.send_redirects=0 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.sf0.rp_filter=0
-  ip -n "$F" neigh replace 10.99.0.254 lladdr "$QF_MAC" dev sf0 nud permanent
-  ip -n "$F" route add 10.1.0.0/24 via 10.99.0.254
-  ip -n "$F" route add 10.2.0.0/24 via 10.99.0.254
-  ip netns exec "$F" nft -f - <<'NFT'
+linux_sf() { # namespace, inside dev and MAC, outside dev and MAC, subnet (10.99.N.0/24)
+  local ns=$1 dev=$2 mac=$3 qdev=$4 qmac=$5 n=$6
+  ip netns add "$ns"
+  ip link add "$dev" address "$mac" netns "$ns" type veth peer name "$qdev" address "$qmac"
+  quiet "$qdev"; ip link set "$qdev" up; quiet "$dev" "$ns"
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr add "10.99.$n.1/24" dev "$dev"; ip -n "$ns" link set "$dev" up
+  ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+    "net.ipv4.conf.$dev.send_redirects=0" net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$dev.rp_filter=0"
+  ip -n "$ns" neigh replace "10.99.$n.254" lladdr "$qmac" dev "$dev" nud permanent
+  ip -n "$ns" route add 10.1.0.0/24 via "10.99.$n.254"
+  ip -n "$ns" route add 10.2.0.0/24 via "10.99.$n.254"
+  ip netns exec "$ns" nft -f - <<'NFT'
 table inet qdpsf {
   chain forward {
     type filter hook forward priority 0; policy accept;
@@ -108,8 +116,9 @@ qdp_sf() {
 case "${1:-}" in
   up) up 0 ;;
   up-sf2) up 0; qdp_sf ;;
-  up-sf) up 0; linux_sf ;;
+  up-sf) up 0; linux_sf "$F" sf0 "$SF_MAC" qf0 "$QF_MAC" 0 ;;
+  up-sf-pair) up 0; linux_sf "$F" sf0 "$SF_MAC" qf0 "$QF_MAC" 0; linux_sf "$FB" sfb0 "$SFB_MAC" qfb0 "$QFB_MAC" 1 ;;
   up-direct) up 1 ;;
   down) down ;;
-  *) echo "usage: $0 up|up-direct|up-sf|up-sf2|down" >&2; exit 2 ;;
+  *) echo "usage: $0 up|up-direct|up-sf|up-sf-pair|up-sf2|down" >&2; exit 2 ;;
 esac

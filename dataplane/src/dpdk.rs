@@ -529,6 +529,31 @@ pub struct OwnedMbuf(NonNull<sys::rte_mbuf>);
 unsafe impl Send for OwnedMbuf {}
 
 impl OwnedMbuf {
+    /// A new packet from `pool` holding a copy of `bytes`; `None` when the pool is empty or the
+    /// bytes do not fit one mbuf.
+    pub fn from_bytes(pool: &Mempool, bytes: &[u8]) -> Option<OwnedMbuf> {
+        // SAFETY: the pool is valid for its lifetime; a null return means none was free.
+        let m = NonNull::new(unsafe { sys::_rte_pktmbuf_alloc(pool.as_ptr()) })?;
+        let mut owned = OwnedMbuf(m);
+        // SAFETY: a freshly allocated mbuf (reset: data_len 0, data_off at the headroom) that we
+        // own; the bytes are copied only after checking they fit its tailroom.
+        unsafe {
+            let mb = owned.0.as_mut();
+            let room = usize::from(mb.buf_len) - usize::from(mb.data_off);
+            if bytes.len() > room || bytes.len() > usize::from(u16::MAX) {
+                return None;
+            }
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (mb.buf_addr as *mut u8).add(usize::from(mb.data_off)),
+                bytes.len(),
+            );
+            mb.data_len = bytes.len() as u16;
+            mb.pkt_len = bytes.len() as u32;
+        }
+        Some(owned)
+    }
+
     /// The packet's bytes (first and only segment).
     pub fn data(&self) -> &[u8] {
         // SAFETY: an owned, valid single-segment mbuf; buf_addr + data_off .. + data_len lies in its data room.

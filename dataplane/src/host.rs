@@ -2,6 +2,8 @@
 //! ICMP echo requests to them, in place, with smoltcp's wire representations, and hands each
 //! answer back to the worker that received the request, which sends it on its own transmit queue.
 //! Workers send here only ARP and ICMP for our addresses (ports' `addresses` and IPv4 VTEPs).
+//! The sender of every ARP packet is also shown to the [`ArpTable`](crate::arp::ArpTable): it may
+//! be a next hop qdp resolves.
 
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
@@ -93,6 +95,14 @@ pub fn answer(mut p: SlowPacket, dp: &Dataplane) -> bool {
     let Some(mac) = dp.ports.get(p.port).map(|x| EthernetAddress(x.mac)) else {
         return false;
     };
+    if p.reason == SlowReason::HostArp {
+        // Whoever speaks ARP to us may be a next hop we resolve.
+        if let Some((ip, from)) = crate::arp::sender(p.mbuf.data()) {
+            if let Ok(mut arp) = dp.arp.lock() {
+                arp.learn(p.port, ip, from, std::time::Instant::now());
+            }
+        }
+    }
     let done = match p.reason {
         SlowReason::HostArp => arp_reply(p.mbuf.data_mut(), mac),
         SlowReason::HostIcmp => echo_reply(p.mbuf.data_mut(), mac),

@@ -7,6 +7,7 @@
 //! [`runtime`] ties them together for `qdp run`.
 #![deny(unsafe_code)]
 
+pub mod arp;
 pub mod config;
 pub mod control;
 pub mod dpdk;

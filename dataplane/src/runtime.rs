@@ -229,6 +229,41 @@ impl Summary {
 }
 
 /// Runs a pipeline until SIGINT/SIGTERM or the duration; returns the summary.
+/// Sends the ARP requests that are due (through worker 0's transmit queues) and rebuilds the SFC
+/// tables when what ARP knows changed.
+fn arp_tick(
+    dp: &Dataplane,
+    pools: &BTreeMap<SocketId, Mempool>,
+    ports: &[PortRt],
+    requests: &mut Vec<crate::arp::Request>,
+) {
+    let changed = match dp.arp.lock() {
+        Ok(mut arp) => {
+            let lost = arp.poll(Instant::now(), requests);
+            std::mem::take(&mut arp.changed) || lost
+        }
+        Err(_) => return,
+    };
+    for r in requests.drain(..) {
+        let (Some(pr), Some(q)) = (ports.get(r.port), dp.inject.first()) else {
+            continue;
+        };
+        let frame = crate::arp::request_frame(pr.info.mac, r.src, r.target);
+        let Some(pool) = pools.get(&pr.info.socket.or_zero()) else {
+            continue;
+        };
+        if let Some(m) = crate::dpdk::OwnedMbuf::from_bytes(pool, &frame) {
+            // A full queue loses this request; the next one follows in one interval.
+            let _ = q.push((r.port, m));
+        }
+    }
+    if changed {
+        if let Err(e) = crate::control::commands::refresh(dp) {
+            eprintln!("qdp: applying what ARP learned: {e}");
+        }
+    }
+}
+
 pub fn run(p: &Pipeline, opts: &RunOptions) -> Result<Summary, RunError> {
     // Memory: hugepages when possible, or as the file says.
     let huge = HugepageState::read();
@@ -359,7 +394,12 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
     let sfc = if p.has_sfc() {
         let macs: Vec<[u8; 6]> = ports.iter().map(|pr| pr.info.mac).collect();
         Some(Arc::new(
-            SfcTables::build(p, &macs).map_err(|e| RunError::Other(format!("SFC tables: {e}")))?,
+            // Next hops found by ARP start unresolved; the main loop asks for them at once.
+            SfcTables::build(
+                &crate::arp::resolve(p, &crate::arp::ArpTable::new(p, Instant::now())),
+                &macs,
+            )
+            .map_err(|e| RunError::Other(format!("SFC tables: {e}")))?,
         ))
     } else {
         None
@@ -535,6 +575,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
     let mut last_ports: Vec<PortCounters> = ports.iter().map(|pr| pr.id.counters()).collect();
     let mut last_workers: Vec<WorkerSnapshot> = counters.iter().map(|c| c.snapshot()).collect();
     let mut next_line = t0 + interval;
+    let mut arp_requests = Vec::new();
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -549,6 +590,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         slow_path.drain(|p| {
             crate::host::answer(p, &dp);
         });
+        arp_tick(&dp, &pools, &ports, &mut arp_requests);
         dp.slow_path
             .store(slow_path.counts.iter().sum::<u64>(), Ordering::Relaxed);
         if !interval.is_zero() && Instant::now() >= next_line {

@@ -98,6 +98,8 @@ drop_reasons! {
     ProxyMetadataTooLarge => "proxy-metadata-too-large",
     /// The output port is set down (`qdpctl set port NAME down`).
     PortDown => "port-down",
+    /// The next hop's MAC is not known (yet): its address has not answered ARP.
+    ArpUnresolved => "arp-unresolved",
 }
 
 /// A worker's counters as plain numbers.

@@ -5,7 +5,7 @@
 //! the underlay MTU once encapsulated).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,13 @@ pub struct SfcSettings {
     /// Flows each worker remembers for the SFC proxy.
     #[serde(default = "default_proxy_flows")]
     pub proxy_flows: usize,
+    /// How often each address qdp resolves by ARP (neighbours without `mac`, exits with
+    /// `gateway`, proxied SFs with `address`) is asked for, in milliseconds.
+    #[serde(default = "default_arp_interval_ms")]
+    pub arp_interval_ms: u32,
+    /// Requests in a row an address may leave unanswered before it counts as unreachable.
+    #[serde(default = "default_arp_misses")]
+    pub arp_misses: u32,
 }
 
 impl Default for SfcSettings {
@@ -41,6 +48,8 @@ impl Default for SfcSettings {
             unmatched: default_unmatched(),
             flow_cache: default_flow_cache(),
             proxy_flows: default_proxy_flows(),
+            arp_interval_ms: default_arp_interval_ms(),
+            arp_misses: default_arp_misses(),
         }
     }
 }
@@ -53,6 +62,12 @@ fn default_inner_mtu() -> u16 {
 }
 fn default_unmatched() -> String {
     "drop".to_string()
+}
+fn default_arp_interval_ms() -> u32 {
+    100
+}
+fn default_arp_misses() -> u32 {
+    3
 }
 fn default_flow_cache() -> usize {
     4096
@@ -79,8 +94,14 @@ pub struct VtepConfig {
 pub struct NeighborConfig {
     pub name: String,
     pub port: String,
-    #[serde(deserialize_with = "de_mac", serialize_with = "ser_mac")]
-    pub mac: EthernetAddress,
+    /// Its MAC; when absent, found by ARP for its (IPv4) address, which is then also watched:
+    /// a neighbour that stops answering is unreachable and the SFs behind it are down.
+    #[serde(
+        default,
+        deserialize_with = "de_opt_mac",
+        serialize_with = "ser_opt_mac"
+    )]
+    pub mac: Option<EthernetAddress>,
     pub address: Option<IpAddr>,
     #[serde(default)]
     pub vni: u32,
@@ -121,6 +142,9 @@ pub struct SfConfig {
         serialize_with = "ser_opt_mac"
     )]
     pub mac: Option<EthernetAddress>,
+    /// `proxy`: the SF's IPv4 address on its link, instead of `mac`: its MAC is found by ARP and
+    /// the SF is watched; one that stops answering is down until it answers again.
+    pub address: Option<Ipv4Addr>,
     /// `group`: the instances, names of other (non-group) SFs.
     #[serde(default)]
     pub members: Vec<String>,
@@ -152,6 +176,9 @@ pub struct ExitConfig {
         serialize_with = "ser_opt_mac"
     )]
     pub src_mac: Option<EthernetAddress>,
+    /// Instead of `dst_mac`: the IPv4 next hop (a host or router on the port's link) whose MAC,
+    /// found by ARP, the frames get.
+    pub gateway: Option<Ipv4Addr>,
 }
 
 /// An MD type 2 context header.
@@ -452,20 +479,43 @@ impl Pipeline {
                         format!("{addr} is one of our own VTEPs: forwarding to it would loop"),
                     ));
                 }
-            } else if self
-                .vteps
-                .iter()
-                .any(|v| v.mac == n.mac && v.port == n.port)
-            {
+            } else if let Some(mac) = n.mac {
+                if self.vteps.iter().any(|v| v.mac == mac && v.port == n.port) {
+                    errs.push(ConfigError::new(
+                        format!("neighbors[{i}].mac"),
+                        "is our own VTEP's MAC: forwarding to it would loop",
+                    ));
+                }
+            }
+            if n.mac.is_none() && !n.address.is_some_and(|a| a.is_ipv4()) {
                 errs.push(ConfigError::new(
                     format!("neighbors[{i}].mac"),
-                    "is our own VTEP's MAC: forwarding to it would loop",
+                    "missing: give the neighbour's MAC, or an IPv4 address to find it by ARP",
                 ));
             }
         }
         for (i, e) in self.exits.iter().enumerate() {
             unique("exits", i, &e.name, errs);
             port_ref(format!("exits[{i}].port"), &e.port, errs);
+            if let Some(g) = e.gateway {
+                if e.dst_mac.is_some() {
+                    errs.push(ConfigError::new(
+                        format!("exits[{i}].gateway"),
+                        "give dst_mac or gateway, not both",
+                    ));
+                }
+                self.arp_source_check(format!("exits[{i}].gateway"), &e.port, g, errs);
+            }
+        }
+        let a = &self.sfc;
+        if !(10..=60_000).contains(&a.arp_interval_ms) {
+            errs.push(ConfigError::new(
+                "sfc.arp_interval_ms",
+                "must be 10..=60000",
+            ));
+        }
+        if !(1..=100).contains(&a.arp_misses) {
+            errs.push(ConfigError::new("sfc.arp_misses", "must be 1..=100"));
         }
         for (i, sf) in self.sfs.iter().enumerate() {
             unique("sfs", i, &sf.name, errs);
@@ -492,6 +542,35 @@ impl Pipeline {
 
         for (i, r) in self.classifier.iter().enumerate() {
             self.validate_rule(&format!("classifier[{i}]"), r, false, errs);
+        }
+    }
+
+    /// An address qdp resolves by ARP on `port` needs one of our IPv4 addresses there to ask
+    /// from, and must not be one of ours.
+    fn arp_source_check(
+        &self,
+        field: String,
+        port: &str,
+        target: Ipv4Addr,
+        errs: &mut Vec<ConfigError>,
+    ) {
+        let Some(pi) = self.port_index(port) else {
+            return;
+        };
+        let ours = self.host_addresses();
+        if ours.iter().any(|&(_, a)| a == target) {
+            errs.push(ConfigError::new(
+                field,
+                format!("{target} is one of our own addresses"),
+            ));
+        } else if !ours.iter().any(|&(p, _)| p == pi) {
+            errs.push(ConfigError::new(
+                field,
+                format!(
+                    "resolving {target} by ARP needs an IPv4 address of ours on port '{port}' \
+                     (ports.addresses or an IPv4 VTEP)"
+                ),
+            ));
         }
     }
 
@@ -526,6 +605,21 @@ impl Pipeline {
                             format!("names no port called '{p}'"),
                         ));
                     }
+                }
+                if let (Some(a), Some(p)) = (sf.address, &sf.port) {
+                    if sf.mac.is_some() {
+                        errs.push(ConfigError::new(
+                            f("address"),
+                            "give mac or address, not both",
+                        ));
+                    }
+                    if sf.vlan.is_some() {
+                        errs.push(ConfigError::new(
+                            f("address"),
+                            "an SF on a VLAN is not resolved by ARP: give its mac",
+                        ));
+                    }
+                    self.arp_source_check(f("address"), p, a, errs);
                 }
                 if let Some(v) = sf.vlan {
                     if v == 0 || v > 4094 {

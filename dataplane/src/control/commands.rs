@@ -42,6 +42,7 @@ pub enum ShowWhat {
     Groups,
     Sfs,
     Neighbors,
+    Arp,
     Stats,
     Errors,
     Latency,
@@ -315,7 +316,12 @@ fn apply(dp: &Dataplane, p: Pipeline) -> Result<Value, String> {
     p.validate().map_err(|e| e.to_string())?;
     let macs: Vec<[u8; 6]> = dp.ports.iter().map(|x| x.mac).collect();
     let old = dp.sfc.load_full();
-    let tables = SfcTables::build_from(&p, &macs, old.as_deref())?;
+    let resolved = {
+        let mut arp = dp.arp.lock().map_err(|_| "control state poisoned")?;
+        arp.sync(&p, Instant::now());
+        crate::arp::resolve(&p, &arp)
+    };
+    let tables = SfcTables::build_from(&resolved, &macs, old.as_deref())?;
     dp.swap_sfc(Arc::new(tables));
     let summary = json!({
         "generation": dp.generation.load(Ordering::Acquire),
@@ -326,6 +332,11 @@ fn apply(dp: &Dataplane, p: Pipeline) -> Result<Value, String> {
     });
     *dp.pipeline.lock().map_err(|_| "control state poisoned")? = p;
     Ok(summary)
+}
+
+/// Rebuilds the SFC tables from the running pipeline, after what ARP knows changed.
+pub fn refresh(dp: &Dataplane) -> Result<Value, String> {
+    change(dp, |_| Ok(()))
 }
 
 /// Reloads the pipeline file: only the SFC sections may differ from the running one.
@@ -523,11 +534,16 @@ fn mac(m: [u8; 6]) -> String {
 }
 
 fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
-    let p = dp
+    let configured = dp
         .pipeline
         .lock()
         .map_err(|_| "control state poisoned")?
         .clone();
+    // As the tables see it: MACs found by ARP filled in, SFs that stopped answering down.
+    let p = {
+        let arp = dp.arp.lock().map_err(|_| "control state poisoned")?;
+        crate::arp::resolve(&configured, &arp)
+    };
     Ok(match what {
         ShowWhat::Version => json!({
             "qdp": env!("CARGO_PKG_VERSION"),
@@ -663,6 +679,29 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
                 .map(|n| serde_json::to_value(n).unwrap_or(Value::Null))
                 .collect(),
         ),
+        ShowWhat::Arp => {
+            let arp = dp.arp.lock().map_err(|_| "control state poisoned")?;
+            Value::Array(
+                arp.entries()
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "port": dp.ports.get(e.port).map(|x| x.name.clone()),
+                            "address": e.ip.to_string(),
+                            "mac": e.mac.map(mac),
+                            "state": match (e.reachable, e.mac) {
+                                (true, _) => "reachable",
+                                (false, Some(_)) => "unreachable",
+                                (false, None) => "incomplete",
+                            },
+                            "unanswered": e.unanswered,
+                            "last_answer_ms": e.last_answer.map(|t| t.elapsed().as_millis() as u64),
+                            "source": e.src.to_string(),
+                        })
+                    })
+                    .collect(),
+            )
+        }
         ShowWhat::Stats => {
             let ws = worker_stats(dp);
             let mut total = WorkerSnapshot::default();
@@ -757,6 +796,7 @@ pub fn node_of(r: DropReason) -> &'static str {
         ClassifierDrop | Unmatched => "classifier",
         FirewallDeny => "sf-firewall",
         NoHeadroom => "nsh-encap",
+        ArpUnresolved => "arp",
         ProxyNoState | ProxyUnsupported | ProxyMetadataTooLarge => "sfc-proxy",
     }
 }

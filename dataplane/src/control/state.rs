@@ -10,6 +10,7 @@ use arc_swap::ArcSwapOption;
 use crossbeam::queue::ArrayQueue;
 use hdrhistogram::Histogram;
 
+use crate::arp::ArpTable;
 use crate::config::Pipeline;
 use crate::dpdk::PortId;
 use crate::nodes::sfc::SfcTables;
@@ -215,6 +216,8 @@ pub struct Dataplane {
     /// Per worker: packets the host stack answers with, (pipeline port, packet), sent by that
     /// worker on its own transmit queue.
     pub inject: Vec<ArrayQueue<(usize, crate::dpdk::OwnedMbuf)>>,
+    /// Next hops found and watched by ARP (the main thread asks, the slow path learns).
+    pub arp: Mutex<ArpTable>,
 }
 
 impl Dataplane {
@@ -262,6 +265,7 @@ impl Dataplane {
             change_lock: Mutex::new(()),
             session_lock: Mutex::new(()),
             inject: p.workers.iter().map(|_| ArrayQueue::new(256)).collect(),
+            arp: Mutex::new(ArpTable::new(p, Instant::now())),
         }
     }
 

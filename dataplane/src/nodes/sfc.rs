@@ -208,6 +208,8 @@ impl Gpe4Header {
 struct Neighbor {
     port: usize,
     mac: [u8; 6],
+    /// Its MAC is to be found by ARP and is not known yet.
+    unresolved: bool,
     src_mac: [u8; 6],
     transport: Transport,
 }
@@ -224,6 +226,8 @@ enum SfImpl {
         port: usize,
         vlan: Option<u16>,
         mac: Option<[u8; 6]>,
+        /// Its MAC is to be found by ARP and is not known yet.
+        unresolved: bool,
     },
     Group(Vec<usize>),
 }
@@ -241,6 +245,8 @@ struct Exit {
     port: usize,
     dst_mac: Option<[u8; 6]>,
     src_mac: [u8; 6],
+    /// Its gateway's MAC is to be found by ARP and is not known yet.
+    unresolved: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -415,7 +421,7 @@ impl SfcTables {
                 None => Transport::Ethernet,
                 Some(IpAddr::V4(dst)) => match vtep(true).map(|v| v.address) {
                     Some(IpAddr::V4(src)) => Transport::Gpe4(Gpe4Header::new(
-                        mac(n.mac),
+                        n.mac.map_or([0; 6], mac),
                         src_mac,
                         src.octets(),
                         dst.octets(),
@@ -434,7 +440,8 @@ impl SfcTables {
             };
             neighbors.push(Neighbor {
                 port: pi,
-                mac: mac(n.mac),
+                mac: n.mac.map_or([0; 6], mac),
+                unresolved: n.mac.is_none(),
                 src_mac,
                 transport,
             });
@@ -485,6 +492,7 @@ impl SfcTables {
                         port: pi,
                         vlan: sf.vlan,
                         mac: sf.mac.map(mac),
+                        unresolved: sf.mac.is_none() && sf.address.is_some(),
                     }
                 }
                 SfKind::Group => SfImpl::Group(
@@ -510,6 +518,7 @@ impl SfcTables {
                     port: pi,
                     dst_mac: e.dst_mac.map(mac),
                     src_mac: e.src_mac.map(mac).unwrap_or_else(|| port_mac(pi)),
+                    unresolved: e.dst_mac.is_none() && e.gateway.is_some(),
                 })
             })
             .collect::<Result<_, String>>()?;
@@ -898,6 +907,9 @@ impl SfcTables {
         let Transport::Gpe4(hdr) = nb.transport else {
             return None;
         };
+        if nb.unresolved {
+            return None;
+        }
         Some(TransitMemo {
             key,
             port: nb.port,
@@ -1249,6 +1261,9 @@ impl SfcTables {
         entropy: Option<u16>,
     ) -> Verdict {
         let nb = &self.neighbors[n];
+        if nb.unresolved {
+            return Verdict::Drop(DropReason::ArpUnresolved);
+        }
         match nb.transport {
             Transport::Ethernet => {
                 if !pkt.prepend(ETH_LEN) {
@@ -1324,6 +1339,9 @@ impl SfcTables {
     #[inline]
     fn end_of_chain<P: PacketBuf>(&self, pkt: &mut P, x: usize) -> Verdict {
         let exit = &self.exits[x];
+        if exit.unresolved {
+            return Verdict::Drop(DropReason::ArpUnresolved);
+        }
         let h = nsh::Packet::new_unchecked(pkt.data());
         let (len, next) = (h.header_len(), h.next_protocol());
         let ethertype = match next {
@@ -1408,6 +1426,9 @@ impl SfcTables {
             RuleAction::Drop => Verdict::Drop(DropReason::ClassifierDrop),
             RuleAction::Exit(x) => {
                 let exit = &self.exits[x];
+                if exit.unresolved {
+                    return Verdict::Drop(DropReason::ArpUnresolved);
+                }
                 let d = pkt.data_mut();
                 if let Some(m) = exit.dst_mac {
                     d[0..6].copy_from_slice(&m);
@@ -1436,9 +1457,18 @@ impl SfcTables {
         sf: usize,
         flow: Option<FlowKey>,
     ) -> Verdict {
-        let SfImpl::Proxy { port, vlan, mac } = self.sfs[sf].imp else {
+        let SfImpl::Proxy {
+            port,
+            vlan,
+            mac,
+            unresolved,
+        } = self.sfs[sf].imp
+        else {
             unreachable!("proxy_out on a proxy SF");
         };
+        if unresolved {
+            return Verdict::Drop(DropReason::ArpUnresolved);
+        }
         let h = nsh::Packet::new_unchecked(pkt.data());
         let len = h.header_len();
         if h.next_protocol() != NshNextProtocol::Ethernet {
