@@ -79,6 +79,28 @@ impl Qdp {
     }
 }
 
+impl Qdp {
+    /// Waits until `address` answered this qdp's ARP requests; returns its `show arp` entry.
+    fn resolved(&self, address: &str) -> Value {
+        let start = Instant::now();
+        loop {
+            let arp = self.ctl(json!({ "command": "show", "what": "arp" }));
+            let e = arp
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["address"] == address)
+                .cloned()
+                .unwrap_or_else(|| panic!("{address} is not resolved by ARP: {arp}"));
+            if e["state"] == "reachable" {
+                return e;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "{arp}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Qdp {
     fn drop(&mut self) {
         if let Some(mut q) = self.child.take() {
@@ -426,6 +448,19 @@ fn a_linux_sf_behind_the_proxy_carries_and_filters_the_chain() {
 fn a_second_qdp_is_an_nsh_aware_sf_over_vxlan_gpe() {
     let chain = Chain::start_with_sf("up-sf2", "kernel-chain-qdp-sf.toml", Some("sf-qdp.toml"));
     let sf = chain.sf.as_ref().unwrap();
+    // Neither file names the other side's MAC: each qdp finds the other's VTEP by ARP, and the
+    // other answers for it.
+    for (q, vtep, mac) in [
+        (
+            chain.qdp.as_ref().unwrap(),
+            "10.98.0.2",
+            "02:00:00:00:04:01",
+        ),
+        (sf, "10.98.0.1", "02:00:00:00:04:fe"),
+    ] {
+        let e = q.resolved(vtep);
+        assert_eq!(e["mac"], mac, "{e}");
+    }
     ping_both_ways();
     let mut srv = iperf3_server(5201);
     let v = iperf3(&[]);
@@ -506,30 +541,14 @@ fn a_failed_sf_instance_hands_its_flows_to_the_other() {
     let chain = Chain::start("up-sf-pair", "kernel-chain-failover.toml");
     let arp = || chain.ctl(json!({ "command": "show", "what": "arp" }));
     // No MAC in the file: qdp finds both SF instances and both hosts by ARP.
-    let start = Instant::now();
-    while arp()
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["state"] != "reachable")
-    {
-        assert!(start.elapsed() < Duration::from_secs(10), "{}", arp());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let table = arp();
     for (ip, mac) in [
         ("10.99.0.1", "02:00:00:00:03:01"),
         ("10.99.1.1", "02:00:00:00:05:01"),
         ("10.2.0.1", "02:00:00:00:02:01"),
         ("10.1.0.1", "02:00:00:00:01:01"),
     ] {
-        let e = table
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["address"] == ip)
-            .unwrap_or_else(|| panic!("{ip} missing: {table}"));
-        assert_eq!(e["mac"], mac, "{table}");
+        let e = chain.qdp.as_ref().unwrap().resolved(ip);
+        assert_eq!(e["mac"], mac, "{e}");
     }
     ping_both_ways();
 
