@@ -228,7 +228,6 @@ impl Summary {
     }
 }
 
-/// Runs a pipeline until SIGINT/SIGTERM or the duration; returns the summary.
 /// Sends the ARP requests that are due (through worker 0's transmit queues) and rebuilds the SFC
 /// tables when what ARP knows changed.
 fn arp_tick(
@@ -264,6 +263,7 @@ fn arp_tick(
     }
 }
 
+/// Runs a pipeline until SIGINT/SIGTERM or the duration; returns the summary.
 pub fn run(p: &Pipeline, opts: &RunOptions) -> Result<Summary, RunError> {
     // Memory: hugepages when possible, or as the file says.
     let huge = HugepageState::read();
