@@ -533,7 +533,8 @@ impl OwnedMbuf {
     /// bytes do not fit one mbuf.
     pub fn from_bytes(pool: &Mempool, bytes: &[u8]) -> Option<OwnedMbuf> {
         // SAFETY: the pool is valid for its lifetime; a null return means none was free.
-        let m = NonNull::new(unsafe { sys::_rte_pktmbuf_alloc(pool.as_ptr()) })?;
+        let raw = unsafe { sys::_rte_pktmbuf_alloc(pool.as_ptr()) };
+        let m = NonNull::new(raw)?;
         let mut owned = OwnedMbuf(m);
         // SAFETY: a freshly allocated mbuf (reset: data_len 0, data_off at the headroom) that we
         // own; the bytes are copied only after checking they fit its tailroom.
