@@ -521,18 +521,12 @@ fn record(ns: &str, dev: &str, secs: u32, file: &Path) -> Child {
 
 /// The client ports of the TCP connections to `port` in a recording, as tshark reads them.
 fn tcp_clients(file: &Path, port: u16) -> std::collections::BTreeSet<u16> {
-    let out = run_with_timeout(
-        Command::new("tshark")
-            .arg("-r")
-            .arg(file)
-            .arg("-Y")
-            .arg(format!("tcp.dstport == {port}"))
-            .args(["-T", "fields", "-e", "tcp.srcport"]),
-        Duration::from_secs(60),
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
+    tshark_fields(file, &["tcp.srcport", "tcp.dstport"])
+        .iter()
+        .filter_map(|l| match l.split_once('\t') {
+            Some((src, dst)) if dst.trim().parse() == Ok(port) => src.trim().parse().ok(),
+            _ => None,
+        })
         .collect()
 }
 
