@@ -725,6 +725,43 @@ impl Burst {
         }
     }
 
+    /// Calls `f(i, bytes)` on the packets in order, while it returns `true`; returns how many
+    /// times it did. The next packet's address is read while `f` works on the current one, so the
+    /// chain of loads from the burst to the packet's bytes is off the critical path.
+    #[inline(always)]
+    pub fn for_each_data_mut(&mut self, mut f: impl FnMut(usize, &mut [u8]) -> bool) -> usize {
+        let n = self.len;
+        if n == 0 {
+            return 0;
+        }
+        let raw = |m: *mut sys::rte_mbuf| {
+            // SAFETY: every pointer below len is a valid single-segment mbuf exclusively owned by
+            // this burst; buf_addr + data_off lies inside its data room.
+            unsafe {
+                let m = &*m;
+                (
+                    (m.buf_addr as *mut u8).add(m.data_off as usize),
+                    m.data_len as usize,
+                )
+            }
+        };
+        let mut next = raw(self.mbufs[0]);
+        for i in 0..n {
+            let (ptr, len) = next;
+            if i + 1 < n {
+                next = raw(self.mbufs[i + 1]);
+            }
+            // SAFETY: data_len bytes from there lie inside the data room of a packet this burst
+            // owns exclusively (refcnt 1, direct); its slice is handed out once, for one call of
+            // `f`, under the exclusive borrow of self.
+            let d = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
+            if !f(i, d) {
+                return i;
+            }
+        }
+        n
+    }
+
     /// Packet `i` as a [`PacketBuf`](crate::nodes::packet::PacketBuf) whose headers can be pushed
     /// and popped.
     #[inline]

@@ -68,6 +68,20 @@ pub struct WorkerPlan {
 /// Transmits `out` on pipeline port `pi`, honouring a port set down and a transmit capture.
 #[inline]
 fn send(out: &mut Burst, plan: &WorkerPlan, pi: usize, flags: u32, local: &mut WorkerSnapshot) {
+    let bytes = out.bytes(0..out.len());
+    send_counted(out, bytes, plan, pi, flags, local);
+}
+
+/// [`send`] for a burst of `bytes` bytes in all.
+#[inline]
+fn send_counted(
+    out: &mut Burst,
+    bytes: u64,
+    plan: &WorkerPlan,
+    pi: usize,
+    flags: u32,
+    local: &mut WorkerSnapshot,
+) {
     if flags & (flag::PORT_DOWN | flag::CAPTURE) != 0 {
         let dp = &plan.dp;
         if flags & flag::PORT_DOWN != 0 && dp.port_down[pi].load(Relaxed) {
@@ -81,7 +95,6 @@ fn send(out: &mut Burst, plan: &WorkerPlan, pi: usize, flags: u32, local: &mut W
             }
         }
     }
-    let bytes = out.bytes(0..out.len());
     local.count_tx(bytes, out.tx(plan.ports[pi], plan.tx_queue));
 }
 
@@ -96,10 +109,22 @@ fn describe(v: Verdict, dp: &Dataplane) -> String {
     }
 }
 
-/// Runs the SFC pipeline on the first `n` packets of `burst`, writing each one's verdict into
-/// `verdicts`. Returns the output port when every packet is to be sent out of that same port, so
-/// the caller can send the burst as it is. Kept out of line: the poll loop around it is large, and
-/// this loop alone fits the registers.
+/// How the packets of a burst leave, as [`process_burst`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BurstOut {
+    /// All of them by the transit fast path, out of this port: rewritten in place, so their
+    /// lengths, and the burst's byte count, are unchanged.
+    Transit(usize),
+    /// All of them out of this port.
+    Uniform(usize),
+    /// Each as its verdict says.
+    Mixed,
+}
+
+/// Runs the SFC pipeline on the first `n` packets of `burst`. When every packet is to be sent out
+/// of one port, says so, and the caller can send the burst as it is; otherwise writes each
+/// packet's verdict into `verdicts`. Kept out of line: the poll loop around it is large, and this
+/// loop alone fits the registers.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn process_burst(
@@ -113,11 +138,38 @@ fn process_burst(
     dp: &Dataplane,
     wi: usize,
     verdicts: &mut [Verdict; MAX_BURST],
-) -> Option<usize> {
+) -> BurstOut {
     let tracing = flags & flag::TRACE != 0;
-    let mut uniform = true;
     let mut port = usize::MAX;
-    for (i, slot) in verdicts[..n].iter_mut().enumerate() {
+    let mut i = 0;
+    let mut uniform = true;
+    if !tracing {
+        // The common case on an SFF: the transit fast path takes every packet, all toward one
+        // next hop. No verdict is stored until a packet does not fit.
+        let mut other = None;
+        i = burst.for_each_data_mut(|i, d| match tables.transit(st, d, in_port) {
+            Some(p) if i == 0 || p == port => {
+                port = p;
+                true
+            }
+            Some(p) => {
+                // Forwarded, but toward another port.
+                other = Some(p);
+                false
+            }
+            None => false,
+        });
+        if i == n && i > 0 {
+            return BurstOut::Transit(port);
+        }
+        verdicts[..i].fill(Verdict::Tx(port));
+        if let Some(p) = other {
+            verdicts[i] = Verdict::Tx(p);
+            uniform = false;
+            i += 1;
+        }
+    }
+    for (i, slot) in verdicts[..n].iter_mut().enumerate().skip(i) {
         let v = if tracing && dp.trace.want_one() {
             let mut log = TraceLog::default();
             let len = burst.data(i).len();
@@ -135,12 +187,16 @@ fn process_burst(
         };
         *slot = v;
         match v {
-            Verdict::Tx(p) if i == 0 => port = p,
+            Verdict::Tx(p) if port == usize::MAX => port = p,
             Verdict::Tx(p) => uniform &= p == port,
             _ => uniform = false,
         }
     }
-    (uniform && port != usize::MAX).then_some(port)
+    if uniform && port != usize::MAX {
+        BurstOut::Uniform(port)
+    } else {
+        BurstOut::Mixed
+    }
 }
 
 /// Runs the poll loop until `stop` is set, publishing its counters. Returns 0.
@@ -266,7 +322,7 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                         local.drops[DropReason::NoRoute as usize] += n as u64;
                         continue;
                     };
-                    let uniform = process_burst(
+                    let out = process_burst(
                         tables,
                         st,
                         &mut burst,
@@ -278,8 +334,11 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                         wi,
                         &mut verdicts,
                     );
-                    if let Some(p) = uniform {
-                        // The common case: every packet leaves on the same port, in one burst.
+                    if let BurstOut::Transit(p) = out {
+                        // The common case: every packet leaves on the same port, in one burst,
+                        // with the bytes it came in with.
+                        send_counted(&mut burst, bytes, plan, p, flags, &mut local);
+                    } else if let BurstOut::Uniform(p) = out {
                         send(&mut burst, plan, p, flags, &mut local);
                     } else {
                         // One bit per output port (at most config::MAX_PORTS).

@@ -808,15 +808,15 @@ impl SfcTables {
                 ),
             );
         }
-        match self.transit_fast(st, pkt.data_mut(), in_port) {
-            Some(v) => {
+        match self.transit(st, pkt.data_mut(), in_port) {
+            Some(port) => {
                 if T::ON {
                     tr.step(
                         "sff-transit-fast",
                         format_args!("outer headers rewritten in place toward the next SFF"),
                     );
                 }
-                v
+                Verdict::Tx(port)
             }
             None => self.process_general(st, pkt, in_port, tr),
         }
@@ -826,21 +826,24 @@ impl SfcTables {
     /// our VTEPs whose next hop is a remote SFF or SF reached over VXLAN-GPE/IPv4 is forwarded by
     /// rewriting its outer headers in place (no pop and push). It checks what the general path
     /// checks and writes the same bytes; anything else (or anything the general path would drop,
-    /// count or hand to the slow path) returns `None` with the packet untouched.
+    /// count or hand to the slow path) returns `None` with the packet untouched. `Some(port)`:
+    /// the packet is ready to leave on that port.
     #[inline(always)]
-    fn transit_fast(&self, st: &mut SfcState, d: &mut [u8], in_port: usize) -> Option<Verdict> {
+    pub fn transit(&self, st: &mut SfcState, d: &mut [u8], in_port: usize) -> Option<usize> {
         if self.fast_ports & 1u64.checked_shl(in_port as u32)? == 0 {
             return None;
         }
         let len = d.len();
         let (outer, rest) = d.split_first_chunk_mut::<GPE4_LEN>()?;
-        // Ethernet, IPv4 without options, UDP, not a fragment, to one of our VTEPs.
-        if outer[12..14] != ETHERTYPE_IPV4
-            || outer[14] != 0x45
-            || outer[23] != 17
-            || outer[20] & 0x3f != 0
-            || outer[21] != 0
-        {
+        // Ethernet, IPv4 without options, UDP, not a fragment, to one of our VTEPs. Checked as
+        // masked little-endian words: bytes 12..15 are the EtherType and version/IHL; of bytes
+        // 20..24, the MF bit and fragment offset (byte 20 & 0x3f, byte 21) and the protocol.
+        let word = |at: usize| {
+            u32::from_le_bytes([outer[at], outer[at + 1], outer[at + 2], outer[at + 3]])
+        };
+        let eth_ip = u32::from_le_bytes([ETHERTYPE_IPV4[0], ETHERTYPE_IPV4[1], 0x45, 0]);
+        let frag_udp = u32::from_le_bytes([0, 0, 0, 17]);
+        if word(12) & 0x00ff_ffff != eth_ip || word(20) & 0xff00_ff3f != frag_udp {
             return None;
         }
         let dst = u32::from_ne_bytes([outer[30], outer[31], outer[32], outer[33]]);
@@ -860,12 +863,17 @@ impl SfcTables {
         {
             return None;
         }
-        // VXLAN-GPE version 0, P bit, next protocol NSH.
-        let gpe = vxlan_gpe::Packet::new_unchecked(&outer[ETH_LEN + 28..]);
-        if gpe.version() != 0
-            || !gpe.p_flag()
-            || gpe.next_protocol() != vxlan_gpe::NextProtocol::Nsh
-        {
+        // VXLAN-GPE version 0, P bit, next protocol NSH: of bytes 42..46, the version bits and P
+        // bit of the flags and the next protocol.
+        let gpe_mask =
+            u32::from_le_bytes([vxlan_gpe::VERSION_MASK | vxlan_gpe::FLAG_P, 0, 0, 0xff]);
+        let gpe_nsh = u32::from_le_bytes([
+            vxlan_gpe::FLAG_P,
+            0,
+            0,
+            u8::from(vxlan_gpe::NextProtocol::Nsh),
+        ]);
+        if word(ETH_LEN + 28) & gpe_mask != gpe_nsh {
             return None;
         }
         // NSH version 0, no O bit, TTL > 1, SI > 0; MD type 1 with its fixed length, or MD type 2
@@ -892,7 +900,7 @@ impl SfcTables {
         // The previous hop's entropy (outer UDP source port) is kept.
         let sport = u16::from_be_bytes([outer[34], outer[35]]);
         memo.hdr.write(d, sport);
-        Some(Verdict::Tx(memo.port))
+        Some(memo.port)
     }
 
     /// The transit fast path's lookup of an (SPI, SI) its memo does not hold: a next hop that is
@@ -2053,7 +2061,7 @@ hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
         let mut check = |f: &[u8]| {
             let mut a = VecPacket::new(f);
             let mut b = VecPacket::new(f);
-            if t.transit_fast(&mut fast_st, &mut f.to_vec(), 0).is_some() {
+            if t.transit(&mut fast_st, &mut f.to_vec(), 0).is_some() {
                 fast_taken += 1;
             }
             let va = t.process(&mut fast_st, &mut a, 0);
@@ -2101,8 +2109,8 @@ hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
         assert_eq!(fast_st.sf_packets, slow_st.sf_packets);
         // Beyond the ports it knows, the fast path steps aside.
         let mut st = t.new_state();
-        assert!(t.transit_fast(&mut st, &mut good[0].clone(), 0).is_some());
-        assert!(t.transit_fast(&mut st, &mut good[0].clone(), 64).is_none());
+        assert!(t.transit(&mut st, &mut good[0].clone(), 0).is_some());
+        assert!(t.transit(&mut st, &mut good[0].clone(), 64).is_none());
         // New tables (the next SFF moved to another MAC and VNI) rule from the first packet a
         // worker sends with them: the state it carries over remembers no old decision.
         let t2 = tables(
@@ -2112,7 +2120,7 @@ hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
         );
         let mut st = t2.carry_state(st, &t, 0);
         let mut f = good[0].clone();
-        assert_eq!(t2.transit_fast(&mut st, &mut f, 0), Some(Verdict::Tx(1)));
+        assert_eq!(t2.transit(&mut st, &mut f, 0), Some(1));
         assert_eq!(f[0..6], [2, 0, 0, 0, 0, 0x33]);
         let gpe = vxlan_gpe::Packet::new_checked(&f[42..]).unwrap();
         assert_eq!(gpe.vni(), 78);

@@ -128,13 +128,15 @@ pub mod checksum {
     use super::ipv4::{Address as Ipv4Address, IpProtocol};
     use super::ipv6::Address as Ipv6Address;
 
-    /// Folds a wide accumulator into a 16-bit ones' complement sum (end-around carry).
+    /// Folds a wide accumulator into a 16-bit ones' complement sum (end-around carry), without
+    /// a branch: 64 to 32 bits, then 32 to 16, each adding its carry back. Neither carry-in can
+    /// overflow (two halves sum to at most `2 * max - 1`), and only a zero sum folds to 0.
     #[inline]
-    fn fold(mut sum: u64) -> u16 {
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        sum as u16
+    fn fold(sum: u64) -> u16 {
+        let (s, c) = (sum as u32).overflowing_add((sum >> 32) as u32);
+        let s = s + u32::from(c);
+        let (t, c) = (s as u16).overflowing_add((s >> 16) as u16);
+        t + u16::from(c)
     }
 
     /// The ones' complement sum of `data` taken as big-endian 16-bit words, folded to 16 bits.
@@ -276,6 +278,39 @@ pub mod checksum {
             }
             assert!(!ipv4_header_ok(&[0u8; 20]));
             assert!(!ipv4_header_ok(&[0xffu8; 24]));
+        }
+
+        #[test]
+        fn fold_is_the_end_around_carry_sum() {
+            // The textbook fold: add the high bits back until 16 bits remain.
+            fn reference(mut sum: u64) -> u16 {
+                while sum > 0xffff {
+                    sum = (sum & 0xffff) + (sum >> 16);
+                }
+                sum as u16
+            }
+            let mut x: u64 = 0x0123_4567_89ab_cdef;
+            let edges = [
+                0,
+                1,
+                0xffff,
+                0x1_0000,
+                0x1_fffe,
+                0xffff_ffff,
+                0x1_0000_0000,
+                0xffff_0000_ffff,
+                u64::MAX - 1,
+                u64::MAX,
+            ];
+            let random = std::iter::repeat_with(|| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x >> (x % 48)
+            });
+            for sum in edges.into_iter().chain(random.take(100_000)) {
+                assert_eq!(fold(sum), reference(sum), "{sum:#x}");
+            }
         }
 
         #[test]

@@ -66,11 +66,13 @@ mod field {
 }
 
 const FLAG_I: u8 = 0x08;
-const FLAG_P: u8 = 0x04;
+/// P: the Next Protocol field is present.
+pub const FLAG_P: u8 = 0x04;
 const FLAG_B: u8 = 0x02;
 const FLAG_O: u8 = 0x01;
 const VERSION_SHIFT: u8 = 4;
-const VERSION_MASK: u8 = 0x30;
+/// The two version bits of the flags byte.
+pub const VERSION_MASK: u8 = 0x30;
 
 /// The length of a VXLAN-GPE header.
 pub const HEADER_LEN: usize = field::PAYLOAD;
