@@ -140,6 +140,79 @@ fn sff_transit_reencapsulates_to_the_remote_sff() {
 }
 
 #[test]
+fn transit_bursts_split_between_two_next_hops_keep_each_ones_order() {
+    let dir = scratch("sfc-transit-split");
+    let input = dir.path().join("in.pcap");
+    let (out_a, out_b) = (dir.path().join("a.pcap"), dir.path().join("b.pcap"));
+    // Flows 0, 1, 2 on SPIs 100, 101, 100: runs of one and two packets toward each next hop,
+    // inside every burst.
+    sfc_traffic(&[
+        "vxlan-nsh",
+        input.to_str().unwrap(),
+        "--spi",
+        "100",
+        "--spis",
+        "2",
+        "--flows",
+        "3",
+        "--per-flow",
+        "30",
+        "--size",
+        "90",
+    ]);
+    let pipeline = format!(
+        "{}\n[[ports]]\nname = \"net\"\nvdev = \"net_pcap0,rx_pcap={},tx_pcap={}\"\n\n\
+         [[ports]]\nname = \"b\"\nvdev = \"net_pcap1,tx_pcap={}\"\nrx_queues = 0\n\n\
+         [[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"net\"]\n\n{VTEP}\n\
+         [[vteps]]\nname = \"local-b\"\nport = \"b\"\naddress = \"10.0.0.2\"\nmac = \"02:00:00:00:00:12\"\n\n\
+         [[neighbors]]\nname = \"sff4\"\nport = \"b\"\naddress = \"10.0.0.4\"\nmac = \"02:00:00:00:00:04\"\n\n\
+         [[paths]]\nname = \"p100\"\nspi = 100\nhops = [{{ si = 255, sff = \"sff3\" }}]\n\n\
+         [[paths]]\nname = \"p101\"\nspi = 101\nhops = [{{ si = 255, sff = \"sff4\" }}]\n",
+        eal_section("t-sfc-split"),
+        input.display(),
+        out_a.display(),
+        out_b.display()
+    );
+    let (out, summary) = qdp_run(dir.path(), &pipeline, 1.5);
+    assert_success(&out);
+    let sent = read_pcap(&input);
+    assert_eq!(sent.len(), 90);
+    // NSH starts at byte 50; the SPI is in bytes 4..7 of it. Everything from NSH byte 2 on
+    // (SPI, SI, context, inner frame) leaves unchanged, in the order it came.
+    let nsh = 50;
+    let spi = |f: &[u8]| u32::from_be_bytes([0, f[nsh + 4], f[nsh + 5], f[nsh + 6]]);
+    for (path, want_spi, mac, ip) in [
+        (&out_a, 100, "02:00:00:00:00:03", "10.0.0.3"),
+        (&out_b, 101, "02:00:00:00:00:04", "10.0.0.4"),
+    ] {
+        let got = read_pcap(path);
+        let expect: Vec<&Vec<u8>> = sent.iter().filter(|f| spi(f) == want_spi).collect();
+        assert_eq!(got.len(), expect.len(), "{}", path.display());
+        assert_eq!(got.len(), if want_spi == 100 { 60 } else { 30 });
+        for (i, (a, b)) in expect.iter().zip(&got).enumerate() {
+            assert_eq!(
+                a[nsh + 2..],
+                b[nsh + 2..],
+                "packet {i} of {}",
+                path.display()
+            );
+        }
+        for l in tshark_fields(path, &["eth.dst", "ip.dst", "nsh.spi", "nsh.ttl"]) {
+            let f = fields(&l);
+            assert_eq!(f[0].split(',').next(), Some(mac), "{l}");
+            assert_eq!(f[1].split(',').next(), Some(ip), "{l}");
+            assert_eq!(f[2], want_spi.to_string(), "{l}");
+            assert_eq!(
+                i64::from_str_radix(f[3].trim_start_matches("0x"), 16).unwrap(),
+                62,
+                "{l}"
+            );
+        }
+    }
+    assert_eq!(counter(&summary, &["workers", "w0", "tx_packets"]), 90);
+}
+
+#[test]
 fn md2_tlvs_pass_through_and_nsh_over_ethernet_ends_the_chain() {
     let dir = scratch("sfc-md2");
     let (input, output) = (dir.path().join("in.pcap"), dir.path().join("out.pcap"));
