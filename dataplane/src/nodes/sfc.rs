@@ -313,13 +313,54 @@ pub struct SfcState {
     transit: TransitMemo,
 }
 
-/// The outcome of the last transit fast-path lookup: `(SPI, SI)` → output port and outer headers.
+/// The outcome of the last transit fast-path lookup: `(SPI, SI)` → output port and outer headers,
+/// and the signature of the packet that made it.
 #[derive(Debug, Clone, Copy)]
 struct TransitMemo {
     /// SPI and SI as they sit in the NSH service path header (`u64::MAX`: none).
     key: u64,
     port: usize,
     hdr: Gpe4Header,
+    /// [`SIG_MASK`] applied to the words of the MD type 1 packet that passed every check and set
+    /// this memo; [`NO_SIG`] when it was MD type 2, whose TLVs each packet must have checked.
+    sig: [u64; SIG_WORDS],
+}
+
+/// Where the signature words start: the EtherType.
+const SIG_AT: usize = 12;
+const SIG_WORDS: usize = 6;
+/// The bits of bytes 12..60 (EtherType to the end of the NSH service path header, as
+/// little-endian words) that the transit checks compare with constants, the destination address
+/// (one of our VTEPs) and the SPI and SI. A packet that has them all equal to those of a packet
+/// that passed every check passes those checks too; only the lengths, the IPv4 header checksum and
+/// the NSH TTL are left to check per packet.
+const SIG_MASK: [u64; SIG_WORDS] = [
+    // 12..20: EtherType, IPv4 version and IHL.
+    u64::from_le_bytes([0xff, 0xff, 0xff, 0, 0, 0, 0, 0]),
+    // 20..28: MF bit and fragment offset; protocol.
+    u64::from_le_bytes([0x3f, 0xff, 0, 0xff, 0, 0, 0, 0]),
+    // 28..36: destination address.
+    u64::from_le_bytes([0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0]),
+    // 36..44: UDP destination port; VXLAN-GPE version bits and P bit.
+    u64::from_le_bytes([0xff, 0xff, 0, 0, 0, 0, 0x34, 0]),
+    // 44..52: VXLAN-GPE next protocol; NSH version, O bit and length.
+    u64::from_le_bytes([0, 0xff, 0, 0, 0, 0, 0xe0, 0x3f]),
+    // 52..60: NSH MD type; SPI and SI.
+    u64::from_le_bytes([0x0f, 0, 0xff, 0xff, 0xff, 0xff, 0, 0]),
+];
+/// A signature no packet has (it has bits outside the mask).
+const NO_SIG: [u64; SIG_WORDS] = [u64::MAX; SIG_WORDS];
+
+/// The signature words of `d` (at least 60 bytes long).
+#[inline(always)]
+fn signature(d: &[u8]) -> Option<[u64; SIG_WORDS]> {
+    let w = d.get(SIG_AT..SIG_AT + 8 * SIG_WORDS)?;
+    let mut sig = [0u64; SIG_WORDS];
+    for (k, s) in sig.iter_mut().enumerate() {
+        let b = &w[8 * k..8 * k + 8];
+        *s = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) & SIG_MASK[k];
+    }
+    Some(sig)
 }
 
 const NO_MEMO: TransitMemo = TransitMemo {
@@ -329,6 +370,7 @@ const NO_MEMO: TransitMemo = TransitMemo {
         bytes: [0; GPE4_LEN],
         ip_sum: 0,
     },
+    sig: NO_SIG,
 };
 
 fn mac(m: crate::wire::EthernetAddress) -> [u8; 6] {
@@ -833,8 +875,57 @@ impl SfcTables {
         if self.fast_ports & 1u64.checked_shl(in_port as u32)? == 0 {
             return None;
         }
+        // The common case: a packet like the one before, on the same path. Its signature stands
+        // for every check but three.
+        let same = d.len() >= GPE4_LEN + nsh::MD1_HEADER_LEN
+            && signature(d).is_some_and(|sig| {
+                sig.iter()
+                    .zip(&st.transit.sig)
+                    .fold(0, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+            });
+        if !same {
+            return self.transit_miss(st, d);
+        }
+        let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
+        if !Self::transit_lengths_ok(outer, GPE4_LEN + rest.len())
+            || !checksum::ipv4_header_ok(&outer[ETH_LEN..ETH_LEN + 20])
+            || Self::nsh_ttl(rest) <= 1
+        {
+            return None;
+        }
+        Some(Self::transit_forward(&st.transit, d))
+    }
+
+    /// The NSH TTL of the header at the start of `nsh` (0 when too short).
+    #[inline(always)]
+    fn nsh_ttl(nsh: &[u8]) -> u8 {
+        match nsh.first_chunk::<2>() {
+            Some(&[b0, b1]) => ((b0 & 0x0f) << 2) | (b1 >> 6),
+            None => 0,
+        }
+    }
+
+    /// IPv4 total length and UDP length of a transit packet of `len` bytes: within the frame,
+    /// each large enough for its header, UDP within IPv4.
+    #[inline(always)]
+    fn transit_lengths_ok(outer: &[u8; GPE4_LEN], len: usize) -> bool {
+        let total_len = usize::from(u16::from_be_bytes([outer[16], outer[17]]));
+        let udp_len = usize::from(u16::from_be_bytes([outer[38], outer[39]]));
+        total_len <= len - ETH_LEN
+            && total_len >= 20 + 8
+            && udp_len >= 8
+            && udp_len <= total_len - 20
+    }
+
+    /// [`transit`](Self::transit) for a packet unlike the one before: every check, and the
+    /// lookup when its (SPI, SI) is not the memo's. Cold and out of line, so that the common case
+    /// keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn transit_miss(&self, st: &mut SfcState, d: &mut [u8]) -> Option<usize> {
         let len = d.len();
-        let (outer, rest) = d.split_first_chunk_mut::<GPE4_LEN>()?;
+        let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
         // Ethernet, IPv4 without options, UDP, not a fragment, to one of our VTEPs. Checked as
         // masked little-endian words: bytes 12..15 are the EtherType and version/IHL; of bytes
         // 20..24, the MF bit and fragment offset (byte 20 & 0x3f, byte 21) and the protocol.
@@ -847,17 +938,8 @@ impl SfcTables {
             return None;
         }
         let dst = u32::from_ne_bytes([outer[30], outer[31], outer[32], outer[33]]);
-        // Not `contains`: for u32 slices it is an out-of-line call, here on every packet.
-        #[allow(clippy::manual_contains)]
-        if !self.vtep4.iter().any(|&v| v == dst) {
-            return None;
-        }
-        let total_len = usize::from(u16::from_be_bytes([outer[16], outer[17]]));
-        let udp_len = usize::from(u16::from_be_bytes([outer[38], outer[39]]));
-        if total_len > len - ETH_LEN
-            || total_len < 20 + 8
-            || udp_len < 8
-            || udp_len > total_len - 20
+        if !self.vtep4.contains(&dst)
+            || !Self::transit_lengths_ok(outer, len)
             || outer[36..38] != udp::VXLAN_GPE_PORT.to_be_bytes()
             || !checksum::ipv4_header_ok(&outer[ETH_LEN..ETH_LEN + 20])
         {
@@ -879,33 +961,43 @@ impl SfcTables {
         // NSH version 0, no O bit, TTL > 1, SI > 0; MD type 1 with its fixed length, or MD type 2
         // with well-formed TLVs.
         let &[b0, b1, md, _, s0, s1, s2, si] = rest.first_chunk::<8>()?;
-        let ttl = ((b0 & 0x0f) << 2) | (b1 >> 6);
-        if b0 & 0xe0 != 0 || ttl <= 1 || si == 0 {
+        if b0 & 0xe0 != 0 || Self::nsh_ttl(rest) <= 1 || si == 0 {
             return None;
         }
-        match md & 0x0f {
-            1 if b1 & 0x3f == 6 && rest.len() >= nsh::MD1_HEADER_LEN => {}
-            2 if nsh::Packet::new_checked(&*rest).is_ok() => {}
+        let sig = match md & 0x0f {
+            1 if b1 & 0x3f == 6 && rest.len() >= nsh::MD1_HEADER_LEN => signature(d)?,
+            2 if nsh::Packet::new_checked(rest).is_ok() => NO_SIG,
             _ => return None,
-        }
+        };
         // SPI and SI as they stand in the packet.
         let key = u64::from(u32::from_ne_bytes([s0, s1, s2, si]));
         if st.transit.key != key {
             st.transit = self.transit_lookup(key, [s0, s1, s2, si])?;
         }
-        let memo = &st.transit;
-        let ttl = ttl - 1;
-        rest[0] = (b0 & 0xf0) | (ttl >> 2);
-        rest[1] = (ttl << 6) | (b1 & 0x3f);
+        st.transit.sig = sig;
+        Some(Self::transit_forward(&st.transit, d))
+    }
+
+    /// Forwards a packet [`transit`](Self::transit) accepted toward its memo's next hop: NSH TTL
+    /// decremented (it was above 1), outer headers rewritten. Returns the output port.
+    #[inline(always)]
+    fn transit_forward(memo: &TransitMemo, d: &mut [u8]) -> usize {
+        if let Some([b0, b1]) = d.get_mut(GPE4_LEN..GPE4_LEN + 2) {
+            let ttl = (((*b0 & 0x0f) << 2) | (*b1 >> 6)) - 1;
+            *b0 = (*b0 & 0xf0) | (ttl >> 2);
+            *b1 = (ttl << 6) | (*b1 & 0x3f);
+        }
         // The previous hop's entropy (outer UDP source port) is kept.
-        let sport = u16::from_be_bytes([outer[34], outer[35]]);
+        let sport = d
+            .get(34..36)
+            .map_or(0, |p| u16::from_be_bytes([p[0], p[1]]));
         memo.hdr.write(d, sport);
-        Some(memo.port)
+        memo.port
     }
 
     /// The transit fast path's lookup of an (SPI, SI) its memo does not hold: a next hop that is
     /// a remote SFF or SF over VXLAN-GPE/IPv4, or `None` for the general path.
-    #[inline(never)]
+    #[inline]
     fn transit_lookup(&self, key: u64, [s0, s1, s2, si]: [u8; 4]) -> Option<TransitMemo> {
         let path = *self.sff.get(&u32::from_be_bytes([0, s0, s1, s2]))?;
         let Some(Hop::Sff(n)) = self.hop(path, si) else {
@@ -922,6 +1014,7 @@ impl SfcTables {
             key,
             port: nb.port,
             hdr,
+            sig: NO_SIG,
         })
     }
 
@@ -1995,7 +2088,7 @@ name = "local"
 spi = 102
 hops = [{ si = 255, sff = "sff2" }]
 [[classifier]]
-priority = 3
+priority = 1
 dst_ports = "9"
 path = "md2"
 [[classifier]]
@@ -2003,7 +2096,7 @@ priority = 2
 dst_ports = "10"
 path = "local"
 [[classifier]]
-priority = 1
+priority = 3
 path = "md1"
 "#,
         );
@@ -2111,6 +2204,49 @@ hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
         let mut st = t.new_state();
         assert!(t.transit(&mut st, &mut good[0].clone(), 0).is_some());
         assert!(t.transit(&mut st, &mut good[0].clone(), 64).is_none());
+        // A memo made by a good packet lets through no packet of the same path that fails a
+        // per-packet check: IPv4 header checksum, lengths, NSH TTL; nor, on an MD type 2 path,
+        // one whose TLVs overrun.
+        let mut st = t.new_state();
+        let (md1, md2) = (&good[0], &good[1]);
+        assert_eq!(md1[52] & 0x0f, 1);
+        assert_eq!(md2[52] & 0x0f, 2);
+        let with = |g: &Vec<u8>, f: &dyn Fn(&mut Vec<u8>)| {
+            let mut v = g.clone();
+            f(&mut v);
+            v
+        };
+        let ip_len = |v: &mut Vec<u8>, delta: i32| {
+            let l = u16::from_be_bytes([v[16], v[17]]) as i32 + delta;
+            v[16..18].copy_from_slice(&(l as u16).to_be_bytes());
+            v[24..26].copy_from_slice(&[0, 0]);
+            let c = checksum::internet_checksum(&v[14..34]);
+            v[24..26].copy_from_slice(&c.to_be_bytes());
+        };
+        // RFC 8300 §2.2: TTL is the low 4 bits of byte 0 and the high 2 bits of byte 1.
+        let set_ttl = |v: &mut Vec<u8>, ttl: u8| {
+            v[50] = (v[50] & 0xf0) | (ttl >> 2);
+            v[51] = (ttl << 6) | (v[51] & 0x3f);
+        };
+        let refused = [
+            with(md1, &|v| v[25] ^= 1),
+            with(md1, &|v| ip_len(v, 1)),
+            with(md1, &|v| ip_len(v, -(v.len() as i32 - 14 - 27))),
+            with(md1, &|v| v[38..40].copy_from_slice(&[0, 7])),
+            with(md1, &|v| v[38..40].copy_from_slice(&[0xff, 0xff])),
+            with(md1, &|v| set_ttl(v, 1)),
+            with(md1, &|v| set_ttl(v, 0)),
+            with(md1, &|v| v.truncate(73)),
+        ];
+        for f in &refused {
+            assert!(t.transit(&mut st, &mut md1.clone(), 0).is_some());
+            assert_eq!(t.transit(&mut st, &mut f.clone(), 0), None, "{f:02x?}");
+        }
+        // MD type 2: the TLV's length grown past the end of the header.
+        let overrun = with(md2, &|v| v[61] = 0x7f);
+        assert!(t.transit(&mut st, &mut md2.clone(), 0).is_some());
+        assert!(t.transit(&mut st, &mut md2.clone(), 0).is_some());
+        assert_eq!(t.transit(&mut st, &mut overrun.clone(), 0), None);
         // New tables (the next SFF moved to another MAC and VNI) rule from the first packet a
         // worker sends with them: the state it carries over remembers no old decision.
         let t2 = tables(
