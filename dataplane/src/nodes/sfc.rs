@@ -326,6 +326,11 @@ struct TransitMemo {
     sig: [u64; SIG_WORDS],
 }
 
+/// The NSH TTL's bits in the header's first 16 bits (version 2, O 1, U 1, TTL 6, length 6), and
+/// a TTL of one in them.
+const NSH_TTL_BITS: u16 = 0x0fc0;
+const NSH_TTL_ONE: u16 = 0x0040;
+
 /// Where the signature words start: the EtherType.
 const SIG_AT: usize = 12;
 const SIG_WORDS: usize = 6;
@@ -901,21 +906,20 @@ impl SfcTables {
     #[inline(always)]
     fn nsh_ttl(nsh: &[u8]) -> u8 {
         match nsh.first_chunk::<2>() {
-            Some(&[b0, b1]) => ((b0 & 0x0f) << 2) | (b1 >> 6),
+            Some(&w) => ((u16::from_be_bytes(w) & NSH_TTL_BITS) >> 6) as u8,
             None => 0,
         }
     }
 
-    /// IPv4 total length and UDP length of a transit packet of `len` bytes: within the frame,
-    /// each large enough for its header, UDP within IPv4.
+    /// IPv4 total length and UDP length of a transit packet of `len` (at least 42) bytes: within
+    /// the frame, each large enough for its header, UDP within IPv4. As two unsigned comparisons:
+    /// 28 <= total <= len - 14, and 8 <= udp <= total - 20.
     #[inline(always)]
     fn transit_lengths_ok(outer: &[u8; GPE4_LEN], len: usize) -> bool {
         let total_len = usize::from(u16::from_be_bytes([outer[16], outer[17]]));
         let udp_len = usize::from(u16::from_be_bytes([outer[38], outer[39]]));
-        total_len <= len - ETH_LEN
-            && total_len >= 20 + 8
-            && udp_len >= 8
-            && udp_len <= total_len - 20
+        total_len.wrapping_sub(20 + 8) <= len - (ETH_LEN + 20 + 8)
+            && udp_len.wrapping_sub(8) <= total_len - (20 + 8)
     }
 
     /// [`transit`](Self::transit) for a packet unlike the one before: every check, and the
@@ -982,10 +986,11 @@ impl SfcTables {
     /// decremented (it was above 1), outer headers rewritten. Returns the output port.
     #[inline(always)]
     fn transit_forward(memo: &TransitMemo, d: &mut [u8]) -> usize {
-        if let Some([b0, b1]) = d.get_mut(GPE4_LEN..GPE4_LEN + 2) {
-            let ttl = (((*b0 & 0x0f) << 2) | (*b1 >> 6)) - 1;
-            *b0 = (*b0 & 0xf0) | (ttl >> 2);
-            *b1 = (ttl << 6) | (*b1 & 0x3f);
+        if let Some(w) = d.get_mut(GPE4_LEN..GPE4_LEN + 2) {
+            // TTL - 1 in place: the TTL was above 1, so nothing borrows from the bits around it.
+            let v = u16::from_be_bytes([w[0], w[1]]);
+            debug_assert!(v & NSH_TTL_BITS > NSH_TTL_ONE);
+            w.copy_from_slice(&(v - NSH_TTL_ONE).to_be_bytes());
         }
         // The previous hop's entropy (outer UDP source port) is kept.
         let sport = d
