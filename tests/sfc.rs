@@ -137,6 +137,10 @@ fn sff_transit_reencapsulates_to_the_remote_sff() {
         assert_eq!(a[nsh] & 0xf0, b[nsh] & 0xf0, "version and O bit");
     }
     assert_eq!(counter(&summary, &["workers", "w0", "tx_packets"]), 32);
+    // Rewritten in place: every byte that came in goes out, and is counted once each way.
+    let bytes: u64 = sent.iter().map(|f| f.len() as u64).sum();
+    assert_eq!(counter(&summary, &["workers", "w0", "rx_bytes"]), bytes);
+    assert_eq!(counter(&summary, &["workers", "w0", "tx_bytes"]), bytes);
 }
 
 #[test]
@@ -210,6 +214,8 @@ fn transit_bursts_split_between_two_next_hops_keep_each_ones_order() {
         }
     }
     assert_eq!(counter(&summary, &["workers", "w0", "tx_packets"]), 90);
+    let bytes: u64 = sent.iter().map(|f| f.len() as u64).sum();
+    assert_eq!(counter(&summary, &["workers", "w0", "tx_bytes"]), bytes);
 }
 
 #[test]
