@@ -108,8 +108,8 @@ criterion_main!(benches);
 /// The demo chain (classifier → firewall → counter → end of chain) and SFF transit, per packet.
 fn sfc(c: &mut Criterion) {
     use qdp::config::Pipeline;
-    use qdp::nodes::packet::{PacketBuf, VecPacket};
     use qdp::nodes::sfc::SfcTables;
+    use qdp::packet::{PacketBuf, VecPacket};
 
     let mut g = c.benchmark_group("sfc");
     g.throughput(Throughput::Elements(BURST as u64));

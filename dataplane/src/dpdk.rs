@@ -13,7 +13,7 @@ use std::ptr::NonNull;
 
 use dpdk_sys as sys;
 
-use crate::config::MAX_BURST;
+use crate::packet::{PacketBatch, PacketBuf, MAX_BURST};
 
 /// An error from a DPDK call: what was being done and DPDK's own reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -762,7 +762,7 @@ impl Burst {
         n
     }
 
-    /// Packet `i` as a [`PacketBuf`](crate::nodes::packet::PacketBuf) whose headers can be pushed
+    /// Packet `i` as a [`PacketBuf`] whose headers can be pushed
     /// and popped.
     #[inline]
     pub fn packet(&mut self, i: usize) -> MbufPacket<'_> {
@@ -831,7 +831,7 @@ pub struct MbufPacket<'a> {
     m: &'a mut sys::rte_mbuf,
 }
 
-impl crate::nodes::packet::PacketBuf for MbufPacket<'_> {
+impl PacketBuf for MbufPacket<'_> {
     #[inline]
     fn data(&self) -> &[u8] {
         // SAFETY: buf_addr + data_off .. + data_len lies inside the mbuf's data room.
@@ -884,6 +884,30 @@ impl crate::nodes::packet::PacketBuf for MbufPacket<'_> {
         self.m.data_len -= n as u16;
         self.m.pkt_len -= n as u32;
         true
+    }
+}
+
+impl PacketBatch for Burst {
+    type Packet<'a> = MbufPacket<'a>;
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    fn data(&self, i: usize) -> &[u8] {
+        Burst::data(self, i)
+    }
+
+    #[inline(always)]
+    fn packet(&mut self, i: usize) -> MbufPacket<'_> {
+        Burst::packet(self, i)
+    }
+
+    #[inline(always)]
+    fn for_each_data_mut(&mut self, f: impl FnMut(usize, &mut [u8]) -> bool) -> usize {
+        Burst::for_each_data_mut(self, f)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod control;
 pub mod dpdk;
 pub mod host;
 pub mod nodes;
+pub mod packet;
 pub mod runtime;
 pub mod slowpath;
 pub mod stats;

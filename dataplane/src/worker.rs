@@ -11,13 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{IdleMode, MAX_BURST};
+use crate::config::IdleMode;
 use crate::control::state::{
     flag, new_latency_histogram, CapturePoint, Dataplane, TraceRecord, LATENCY_MAX_CYCLES,
 };
 use crate::dpdk::{tsc, Burst, PortId, QueueId};
 use crate::nodes::sfc::{SfcState, SfcTables, TraceLog, Verdict};
 use crate::nodes::xconnect::{rewrite_macs, XconnectDirection};
+use crate::packet::MAX_BURST;
 use crate::slowpath::{SlowPacket, SlowQueue};
 use crate::stats::{DropReason, WorkerSnapshot};
 use crate::wire::ethernet::HEADER_LEN as ETHERNET_HEADER_LEN;

@@ -11,13 +11,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::packet::MAX_BURST;
 use crate::wire::EthernetAddress;
 
 mod sfc;
 pub use sfc::*;
-
-/// Largest burst a worker may use (the size of its fixed mbuf arrays).
-pub const MAX_BURST: usize = 256;
 
 /// Most ports a pipeline may open (DPDK's default `RTE_MAX_ETHPORTS`).
 pub const MAX_PORTS: usize = 32;

@@ -2,6 +2,5 @@
 //!
 //! [`DropReason`]: crate::stats::DropReason
 
-pub mod packet;
 pub mod sfc;
 pub mod xconnect;

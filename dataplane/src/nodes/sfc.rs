@@ -24,7 +24,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::config::{parse_hex, parse_prefix, Pipeline, RuleConfig, SfKind};
-use crate::nodes::packet::PacketBuf;
+use crate::packet::PacketBuf;
 use crate::slowpath::SlowReason;
 use crate::stats::DropReason;
 use crate::tables::classifier::{
@@ -1729,7 +1729,7 @@ impl ProxyTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nodes::packet::VecPacket;
+    use crate::packet::VecPacket;
     use crate::traffic::udp_frames;
 
     const PORT_MACS: [[u8; 6]; 3] = [

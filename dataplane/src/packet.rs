@@ -1,6 +1,11 @@
-//! The byte buffer a node works on: a packet with headroom in front, so headers can be pushed and
-//! popped without copying the payload. Implemented by DPDK mbufs (`dpdk::MbufPacket`) and by
-//! [`VecPacket`] for tests and benches without EAL.
+//! The byte buffers nodes and the worker's burst loop work on, below every other layer: a packet
+//! with headroom in front, so headers can be pushed and popped without copying the payload
+//! ([`PacketBuf`]), and a burst of them ([`PacketBatch`]). Implemented by DPDK mbufs
+//! (`dpdk::MbufPacket`, `dpdk::Burst`) and by [`VecPacket`] and [`VecBatch`] for tests and
+//! benches without EAL.
+
+/// Largest burst a worker may use (the size of its fixed mbuf arrays).
+pub const MAX_BURST: usize = 256;
 
 /// A single-segment packet whose front can grow into headroom and shrink.
 pub trait PacketBuf {
@@ -82,6 +87,87 @@ impl PacketBuf for VecPacket {
         }
         self.buf.truncate(self.buf.len() - n);
         true
+    }
+}
+
+/// A burst of packets as the worker's burst loop sees it: indexed, each one a [`PacketBuf`].
+pub trait PacketBatch {
+    /// One packet of the batch, borrowed for header work.
+    type Packet<'a>: PacketBuf
+    where
+        Self: 'a;
+
+    /// Packets in the batch.
+    fn len(&self) -> usize;
+    /// Whether the batch holds no packet.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The bytes of packet `i`.
+    fn data(&self, i: usize) -> &[u8];
+    /// Packet `i`, whose headers can be pushed and popped.
+    fn packet(&mut self, i: usize) -> Self::Packet<'_>;
+    /// Calls `f(i, bytes)` on the packets in order, while it returns `true`; returns how many
+    /// times it did.
+    fn for_each_data_mut(&mut self, f: impl FnMut(usize, &mut [u8]) -> bool) -> usize;
+}
+
+/// A batch of [`VecPacket`]s, for tests and benches without EAL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VecBatch(pub Vec<VecPacket>);
+
+impl VecBatch {
+    /// A batch holding these frames, each with the standard headroom.
+    pub fn new<'a>(frames: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        VecBatch(frames.into_iter().map(VecPacket::new).collect())
+    }
+}
+
+impl PacketBatch for VecBatch {
+    type Packet<'a> = &'a mut VecPacket;
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn data(&self, i: usize) -> &[u8] {
+        self.0[i].data()
+    }
+
+    fn packet(&mut self, i: usize) -> &mut VecPacket {
+        &mut self.0[i]
+    }
+
+    fn for_each_data_mut(&mut self, mut f: impl FnMut(usize, &mut [u8]) -> bool) -> usize {
+        for (i, p) in self.0.iter_mut().enumerate() {
+            if !f(i, p.data_mut()) {
+                return i;
+            }
+        }
+        self.0.len()
+    }
+}
+
+impl<P: PacketBuf + ?Sized> PacketBuf for &mut P {
+    #[inline(always)]
+    fn data(&self) -> &[u8] {
+        (**self).data()
+    }
+    #[inline(always)]
+    fn data_mut(&mut self) -> &mut [u8] {
+        (**self).data_mut()
+    }
+    #[inline(always)]
+    fn prepend(&mut self, n: usize) -> bool {
+        (**self).prepend(n)
+    }
+    #[inline(always)]
+    fn adj(&mut self, n: usize) -> bool {
+        (**self).adj(n)
+    }
+    #[inline(always)]
+    fn trim(&mut self, n: usize) -> bool {
+        (**self).trim(n)
     }
 }
 
