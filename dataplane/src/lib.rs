@@ -12,6 +12,7 @@ pub mod config;
 pub mod control;
 pub mod dpdk;
 pub mod host;
+pub mod node;
 pub mod nodes;
 pub mod packet;
 pub mod runtime;

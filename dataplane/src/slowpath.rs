@@ -8,34 +8,18 @@ use std::sync::Arc;
 use crossbeam::queue::ArrayQueue;
 
 use crate::dpdk::OwnedMbuf;
+use crate::node::reasons;
 use crate::wire::nsh;
 
-/// Why a packet went to the slow path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum SlowReason {
-    /// NSH with the O bit set (OAM).
-    NshOam = 0,
-    /// ARP for one of our addresses.
-    HostArp = 1,
-    /// ICMP to one of our addresses.
-    HostIcmp = 2,
-}
-
-impl SlowReason {
-    pub const COUNT: usize = 3;
-    pub const ALL: [SlowReason; Self::COUNT] = [
-        SlowReason::NshOam,
-        SlowReason::HostArp,
-        SlowReason::HostIcmp,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SlowReason::NshOam => "nsh-oam",
-            SlowReason::HostArp => "host-arp",
-            SlowReason::HostIcmp => "host-icmp",
-        }
+reasons! {
+    /// Why a packet went to the slow path.
+    pub enum SlowReason {
+        /// NSH with the O bit set (OAM).
+        NshOam => "nsh-oam" in NshInput,
+        /// ARP for one of our addresses.
+        HostArp => "host-arp" in HostStack,
+        /// ICMP to one of our addresses.
+        HostIcmp => "host-icmp" in HostStack,
     }
 }
 

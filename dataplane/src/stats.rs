@@ -6,100 +6,81 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-macro_rules! drop_reasons {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
-        /// Why a packet was dropped. Every drop in qdp is counted under exactly one reason.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        #[repr(u8)]
-        pub enum DropReason {
-            $($(#[$doc])* $variant,)*
-        }
+use crate::node::reasons;
 
-        impl DropReason {
-            /// Every reason, in counter order.
-            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant,)*];
-            /// Number of reasons.
-            pub const COUNT: usize = Self::ALL.len();
-
-            /// The reason's name in stats, JSON and Prometheus output.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(DropReason::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-drop_reasons! {
-    /// The transmit queue was full and refused the packet.
-    TxFull => "tx-full",
-    /// The packet arrived on a port that forwards nowhere.
-    NoRoute => "no-route",
-    /// A frame too short for the work asked of it (e.g. a MAC rewrite of a frame under 14 bytes).
-    Runt => "runt",
-    /// Shorter than an Ethernet header.
-    EthTruncated => "eth-truncated",
-    /// More than two stacked VLAN tags.
-    VlanStack => "vlan-stack",
-    /// An IPv4 header that does not parse (truncated, bad version or lengths).
-    Ipv4Malformed => "ipv4-malformed",
-    /// An IPv4 header checksum that does not verify (on tunnel traffic to our VTEPs).
-    Ipv4BadChecksum => "ipv4-bad-checksum",
-    /// An IPv6 header that does not parse.
-    Ipv6Malformed => "ipv6-malformed",
-    /// A UDP header that does not parse or whose length lies.
-    UdpMalformed => "udp-malformed",
-    /// UDP to one of our VTEPs on a port other than VXLAN-GPE's.
-    NotForUs => "not-for-us",
-    /// Shorter than a VXLAN-GPE header.
-    GpeTruncated => "gpe-truncated",
-    /// A VXLAN-GPE version we do not implement.
-    GpeBadVersion => "gpe-bad-version",
-    /// VXLAN-GPE without the P bit (no next protocol).
-    GpeNoPBit => "gpe-no-p-bit",
-    /// VXLAN-GPE carrying something other than NSH.
-    GpeNotNsh => "gpe-not-nsh",
-    /// Shorter than the NSH header it starts.
-    NshTruncated => "nsh-truncated",
-    /// An NSH version other than 0.
-    NshBadVersion => "nsh-bad-version",
-    /// An NSH length field that lies.
-    NshBadLength => "nsh-bad-length",
-    /// NSH MD type 0x0 or 0xF.
-    NshBadMdType => "nsh-bad-md-type",
-    /// An MD type 2 TLV running past the NSH header.
-    NshTlvOverrun => "nsh-tlv-overrun",
-    /// A packet for the slow path (NSH OAM) found its queue full.
-    SlowPathFull => "slow-path-full",
-    /// NSH TTL reached 0.
-    NshTtlExpired => "nsh-ttl-expired",
-    /// NSH SI 0.
-    NshSiZero => "nsh-si-zero",
-    /// No hop for the packet's (SPI, SI).
-    NshUnknownPath => "nsh-unknown-path",
-    /// End of chain with an inner next protocol we cannot forward.
-    NshUnknownNextProtocol => "nsh-unknown-next-protocol",
-    /// A classifier rule said drop.
-    ClassifierDrop => "classifier-drop",
-    /// No classifier rule matched and `sfc.unmatched` is "drop".
-    Unmatched => "unmatched",
-    /// The built-in firewall SF denied the packet.
-    FirewallDeny => "firewall-deny",
-    /// Not enough headroom in the buffer to push the headers.
-    NoHeadroom => "no-headroom",
-    /// Every instance of an SF group is down.
-    AllInstancesDown => "all-instances-down",
-    /// A frame came back from a proxied SF for a flow the proxy does not know.
-    ProxyNoState => "proxy-no-state",
-    /// The proxy cannot key a non-IP inner packet, or it is not Ethernet inside.
-    ProxyUnsupported => "proxy-unsupported",
-    /// An NSH header too large for the proxy to keep.
-    ProxyMetadataTooLarge => "proxy-metadata-too-large",
-    /// The output port is set down (`qdpctl set port NAME down`).
-    PortDown => "port-down",
-    /// The next hop's MAC is not known (yet): its address has not answered ARP.
-    ArpUnresolved => "arp-unresolved",
+reasons! {
+    /// Why a packet was dropped. Every drop in qdp is counted under exactly one reason, by
+    /// the node named beside it.
+    pub enum DropReason {
+        /// The transmit queue was full and refused the packet.
+        TxFull => "tx-full" in InterfaceOutput,
+        /// The packet arrived on a port that forwards nowhere.
+        NoRoute => "no-route" in Xconnect,
+        /// A frame too short for the work asked of it (e.g. a MAC rewrite of a frame under 14 bytes).
+        Runt => "runt" in Xconnect,
+        /// Shorter than an Ethernet header.
+        EthTruncated => "eth-truncated" in EthernetInput,
+        /// More than two stacked VLAN tags.
+        VlanStack => "vlan-stack" in EthernetInput,
+        /// An IPv4 header that does not parse (truncated, bad version or lengths).
+        Ipv4Malformed => "ipv4-malformed" in IpInput,
+        /// An IPv4 header checksum that does not verify (on tunnel traffic to our VTEPs).
+        Ipv4BadChecksum => "ipv4-bad-checksum" in IpInput,
+        /// An IPv6 header that does not parse.
+        Ipv6Malformed => "ipv6-malformed" in IpInput,
+        /// A UDP header that does not parse or whose length lies.
+        UdpMalformed => "udp-malformed" in IpInput,
+        /// UDP to one of our VTEPs on a port other than VXLAN-GPE's.
+        NotForUs => "not-for-us" in IpInput,
+        /// Shorter than a VXLAN-GPE header.
+        GpeTruncated => "gpe-truncated" in VxlanGpeInput,
+        /// A VXLAN-GPE version we do not implement.
+        GpeBadVersion => "gpe-bad-version" in VxlanGpeInput,
+        /// VXLAN-GPE without the P bit (no next protocol).
+        GpeNoPBit => "gpe-no-p-bit" in VxlanGpeInput,
+        /// VXLAN-GPE carrying something other than NSH.
+        GpeNotNsh => "gpe-not-nsh" in VxlanGpeInput,
+        /// Shorter than the NSH header it starts.
+        NshTruncated => "nsh-truncated" in NshInput,
+        /// An NSH version other than 0.
+        NshBadVersion => "nsh-bad-version" in NshInput,
+        /// An NSH length field that lies.
+        NshBadLength => "nsh-bad-length" in NshInput,
+        /// NSH MD type 0x0 or 0xF.
+        NshBadMdType => "nsh-bad-md-type" in NshInput,
+        /// An MD type 2 TLV running past the NSH header.
+        NshTlvOverrun => "nsh-tlv-overrun" in NshInput,
+        /// A packet for the slow path (NSH OAM) found its queue full.
+        SlowPathFull => "slow-path-full" in SlowPath,
+        /// NSH TTL reached 0.
+        NshTtlExpired => "nsh-ttl-expired" in NshInput,
+        /// NSH SI 0.
+        NshSiZero => "nsh-si-zero" in NshInput,
+        /// No hop for the packet's (SPI, SI).
+        NshUnknownPath => "nsh-unknown-path" in Sff,
+        /// End of chain with an inner next protocol we cannot forward.
+        NshUnknownNextProtocol => "nsh-unknown-next-protocol" in EndOfChain,
+        /// A classifier rule said drop.
+        ClassifierDrop => "classifier-drop" in Classifier,
+        /// No classifier rule matched and `sfc.unmatched` is "drop".
+        Unmatched => "unmatched" in Classifier,
+        /// The built-in firewall SF denied the packet.
+        FirewallDeny => "firewall-deny" in SfFirewall,
+        /// Not enough headroom in the buffer to push the headers.
+        NoHeadroom => "no-headroom" in NshEncap,
+        /// Every instance of an SF group is down.
+        AllInstancesDown => "all-instances-down" in Sff,
+        /// A frame came back from a proxied SF for a flow the proxy does not know.
+        ProxyNoState => "proxy-no-state" in SfcProxy,
+        /// The proxy cannot key a non-IP inner packet, or it is not Ethernet inside.
+        ProxyUnsupported => "proxy-unsupported" in SfcProxy,
+        /// An NSH header too large for the proxy to keep.
+        ProxyMetadataTooLarge => "proxy-metadata-too-large" in SfcProxy,
+        /// The output port is set down (`qdpctl set port NAME down`).
+        PortDown => "port-down" in InterfaceOutput,
+        /// The next hop's MAC is not known (yet): its address has not answered ARP.
+        ArpUnresolved => "arp-unresolved" in Arp,
+    }
 }
 
 /// A worker's counters as plain numbers.

@@ -140,7 +140,7 @@ impl EtherType {
     }
 }
 
-mod field {
+pub mod field {
     use super::super::Field;
 
     pub const DESTINATION: Field = 0..6;

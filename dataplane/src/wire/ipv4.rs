@@ -192,7 +192,7 @@ impl From<IpProtocol> for u8 {
     }
 }
 
-mod field {
+pub mod field {
     use super::super::Field;
 
     pub const VER_IHL: usize = 0;
@@ -209,6 +209,11 @@ mod field {
 
 /// The length of an IPv4 header without options.
 pub const HEADER_LEN: usize = field::DST_ADDR.end;
+
+/// The More Fragments flag in the flags / fragment offset word.
+pub const FLAG_MF: u16 = 0x2000;
+/// The fragment offset's bits in that word.
+pub const FRAG_OFFSET_MASK: u16 = 0x1fff;
 
 /// A view of an IPv4 packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,12 +309,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The more-fragments flag.
     pub fn more_frags(&self) -> bool {
-        self.flags_offset() & 0x2000 != 0
+        self.flags_offset() & FLAG_MF != 0
     }
 
     /// The fragment offset, in bytes (the field counts 8-byte units).
     pub fn frag_offset(&self) -> u16 {
-        (self.flags_offset() & 0x1fff) << 3
+        (self.flags_offset() & FRAG_OFFSET_MASK) << 3
     }
 
     /// True if this is any fragment of a fragmented datagram.

@@ -140,7 +140,7 @@ impl FromStr for Cidr {
     }
 }
 
-mod field {
+pub mod field {
     use super::super::Field;
 
     pub const VER_TC_FLOW: Field = 0..4;

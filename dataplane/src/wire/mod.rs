@@ -3,7 +3,7 @@
 //! Each protocol module follows the same two-level shape:
 //!
 //! * a view `Packet<T: AsRef<[u8]>>` (`Frame` for Ethernet) over a byte buffer, with getters on
-//!   `AsRef<[u8]>` and setters on `AsRef<[u8]> + AsMut<[u8]>`. Field offsets live in a private
+//!   `AsRef<[u8]>` and setters on `AsRef<[u8]> + AsMut<[u8]>`. Field offsets live in one
 //!   `mod field`, and no struct is ever cast onto packet memory;
 //! * a plain `Repr` struct with `parse` (from a checked view) and `emit` (into a view).
 //!
@@ -33,6 +33,7 @@
 
 use core::fmt;
 
+pub mod encap;
 pub mod ethernet;
 pub mod flow;
 pub mod ipv4;

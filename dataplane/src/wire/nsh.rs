@@ -136,7 +136,7 @@ impl From<NextProtocol> for u8 {
     }
 }
 
-mod field {
+pub mod field {
     use super::super::Field;
 
     /// Ver(2) O(1) U(1) TTL(6) Length(6).
@@ -159,9 +159,42 @@ mod field {
 const VERSION_SHIFT: u16 = 14;
 const O_BIT: u16 = 0x2000;
 const TTL_SHIFT: u16 = 6;
-const TTL_MASK: u16 = 0x0fc0;
+/// The TTL's bits in the header's first 16 bits (Ver 2, O 1, U 1, TTL 6, Length 6).
+pub const TTL_MASK: u16 = 0x0fc0;
+/// A TTL of one in those bits.
+const TTL_ONE: u16 = 1 << TTL_SHIFT;
 const LEN_MASK: u16 = 0x003f;
-const MD_TYPE_MASK: u8 = 0x0f;
+/// The version bits and the O bit in the header's first byte.
+pub const VERSION_O_MASK: u8 = 0xe0;
+/// The Length field's bits in the header's second byte.
+pub const LEN_MASK_BYTE: u8 = LEN_MASK as u8;
+/// The MD type's bits in its byte.
+pub const MD_TYPE_MASK: u8 = 0x0f;
+/// The Length of an MD type 1 header, in 4-byte words.
+pub const MD1_LEN_WORDS: u8 = (MD1_HEADER_LEN / 4) as u8;
+
+/// The TTL of the NSH header at the start of `header` (0 when it is shorter than 2 bytes), read
+/// from the raw bytes: for the transit fast path, which checks the rest of the header by its
+/// signature.
+#[inline(always)]
+pub fn ttl_of(header: &[u8]) -> u8 {
+    match header.first_chunk::<2>() {
+        Some(&w) => ((u16::from_be_bytes(w) & TTL_MASK) >> TTL_SHIFT) as u8,
+        None => 0,
+    }
+}
+
+/// Decrements, in place, the TTL of the NSH header at the start of `header`, whose TTL the
+/// caller found above 0: one subtraction on the header's first 16 bits, which borrows nothing
+/// from the bits around the TTL. Does nothing to a header shorter than 2 bytes.
+#[inline(always)]
+pub fn decrement_ttl_in_place(header: &mut [u8]) {
+    if let Some(w) = header.first_chunk_mut::<2>() {
+        let v = u16::from_be_bytes(*w);
+        debug_assert!(v & TTL_MASK >= TTL_ONE);
+        *w = (v - TTL_ONE).to_be_bytes();
+    }
+}
 const TLV_LEN_MASK: u8 = 0x7f;
 
 /// Rounds a TLV value length up to its padded size.
@@ -843,6 +876,19 @@ mod tests {
         assert_eq!(packet.md2_tlvs().count(), 0);
         assert!(packet.payload().is_empty());
         assert_eq!(Repr::parse(&packet), Ok(repr));
+    }
+
+    #[test]
+    fn ttl_on_raw_bytes() {
+        let mut bytes = MD1_BYTES;
+        let before = Packet::new_checked(&bytes[..]).unwrap().ttl();
+        assert_eq!(ttl_of(&bytes), before);
+        decrement_ttl_in_place(&mut bytes);
+        let p = Packet::new_checked(&bytes[..]).unwrap();
+        assert_eq!(p.ttl(), before - 1);
+        assert_eq!(p.len_words(), MD1_LEN_WORDS);
+        assert_eq!(bytes[0] & VERSION_O_MASK, MD1_BYTES[0] & VERSION_O_MASK);
+        assert_eq!(ttl_of(&bytes[..1]), 0);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::{checksum, Error, Result};
 /// The IANA UDP port for VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe §3.4).
 pub const VXLAN_GPE_PORT: u16 = 4790;
 
-mod field {
+pub mod field {
     use super::super::Field;
 
     pub const SRC_PORT: Field = 0..2;

@@ -56,7 +56,7 @@ impl From<NextProtocol> for u8 {
     }
 }
 
-mod field {
+pub mod field {
     use super::super::Field;
 
     pub const FLAGS: usize = 0;
