@@ -107,14 +107,14 @@ criterion_main!(benches);
 
 /// The demo chain (classifier → firewall → counter → end of chain) and SFF transit, per packet.
 fn sfc(c: &mut Criterion) {
+    use qdp::compile::sfc_tables;
     use qdp::config::Pipeline;
-    use qdp::nodes::sfc::SfcTables;
     use qdp::packet::{PacketBuf, VecPacket};
 
     let mut g = c.benchmark_group("sfc");
     g.throughput(Throughput::Elements(BURST as u64));
     let demo = Pipeline::from_toml(qdp::DEMO_PIPELINE).expect("demo pipeline");
-    let tables = SfcTables::build(&demo, &[[2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]]).unwrap();
+    let tables = sfc_tables(&demo, &[[2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]], None).unwrap();
     let mut st = tables.new_state();
     // Each round copies the frames into reused buffers first, as a NIC (or the pcap PMD) would.
     let frames = udp_frames(BURST as u32, 60);
@@ -133,7 +133,7 @@ fn sfc(c: &mut Criterion) {
     ))
     .unwrap();
     let transit = Pipeline::from_toml(&transit).expect("sff-transit pipeline");
-    let tables = SfcTables::build(&transit, &[[2, 0, 0, 0, 0, 2]]).unwrap();
+    let tables = sfc_tables(&transit, &[[2, 0, 0, 0, 0, 2]], None).unwrap();
     let mut st = tables.new_state();
     let input = std::fs::File::open(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -151,7 +151,7 @@ fn sfc(c: &mut Criterion) {
     let mut bufs: Vec<VecPacket> = frames.iter().map(|f| VecPacket::new(f)).collect();
     assert_eq!(
         tables.process(&mut st, &mut bufs[0], 0),
-        qdp::nodes::sfc::Verdict::Tx(0)
+        qdp::nodes::Verdict::Tx(0)
     );
     g.bench_function("sff_transit_burst32", |b| {
         b.iter(|| {

@@ -20,7 +20,7 @@ use smoltcp::wire::{
     EthernetRepr,
 };
 
-use crate::config::{parse_prefix, Pipeline, SfKind};
+use crate::config::{Pipeline, SfKind};
 use crate::wire::EthernetAddress;
 
 /// An address qdp resolves and watches.
@@ -65,8 +65,8 @@ fn targets(p: &Pipeline) -> Vec<(usize, Ipv4Addr, Ipv4Addr)> {
     // Our address on `port` to ask from: one whose prefix holds the target, else the first.
     let source = |port: usize, target: Ipv4Addr| {
         let on_link = p.ports.get(port).and_then(|pc| {
-            pc.addresses.iter().find_map(|a| match parse_prefix(a) {
-                Ok((IpAddr::V4(a), len)) => {
+            pc.addresses.iter().find_map(|a| match (a.addr, a.len) {
+                (IpAddr::V4(a), len) => {
                     let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
                     (u32::from(a) & mask == u32::from(target) & mask).then_some(a)
                 }

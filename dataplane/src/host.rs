@@ -11,7 +11,7 @@ use smoltcp::wire::{
     Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr,
 };
 
-use crate::control::state::Dataplane;
+use crate::shared::Dataplane;
 use crate::slowpath::{SlowPacket, SlowReason};
 
 /// Rewrites an ARP request into the reply from `mac`; `None` when it is not a request.

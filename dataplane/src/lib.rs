@@ -8,6 +8,8 @@
 #![deny(unsafe_code)]
 
 pub mod arp;
+pub mod change;
+pub mod compile;
 pub mod config;
 pub mod control;
 pub mod dpdk;
@@ -16,6 +18,7 @@ pub mod node;
 pub mod nodes;
 pub mod packet;
 pub mod runtime;
+pub mod shared;
 pub mod slowpath;
 pub mod stats;
 pub mod tables;

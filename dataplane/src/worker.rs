@@ -12,13 +12,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::IdleMode;
-use crate::control::state::{
-    flag, new_latency_histogram, CapturePoint, Dataplane, TraceRecord, LATENCY_MAX_CYCLES,
-};
 use crate::dpdk::{tsc, Burst, PortId, QueueId};
-use crate::nodes::sfc::{SfcState, SfcTables, TraceLog, Verdict};
+use crate::node::Node;
+use crate::nodes::sfc::{SfcState, SfcTables};
+use crate::nodes::trace::TraceLog;
 use crate::nodes::xconnect::{rewrite_macs, XconnectDirection};
-use crate::packet::MAX_BURST;
+use crate::nodes::Verdict;
+use crate::packet::{PacketBatch, MAX_BURST};
+use crate::shared::{
+    flag, new_latency_histogram, CapturePoint, Dataplane, PortInfo, TraceCtl, TraceRecord,
+    LATENCY_MAX_CYCLES,
+};
 use crate::slowpath::{SlowPacket, SlowQueue};
 use crate::stats::{DropReason, WorkerSnapshot};
 use crate::wire::ethernet::HEADER_LEN as ETHERNET_HEADER_LEN;
@@ -99,20 +103,32 @@ fn send_counted(
     local.count_tx(bytes, out.tx(plan.ports[pi], plan.tx_queue));
 }
 
-fn describe(v: Verdict, dp: &Dataplane) -> String {
+/// A verdict in words, for traces: drops name the node that dropped the packet.
+fn describe(v: Verdict, ports: &[PortInfo]) -> String {
     match v {
         Verdict::Tx(p) => format!(
             "tx on port {}",
-            dp.ports.get(p).map_or("?", |x| x.name.as_str())
+            ports.get(p).map_or("?", |x| x.name.as_str())
         ),
-        Verdict::Drop(r) => format!("drop ({})", r.name()),
+        Verdict::Drop(r) => format!("drop ({}, in {})", r.name(), r.node().name()),
         Verdict::SlowPath(r) => format!("slow path ({})", r.name()),
     }
 }
 
+/// Where an armed trace of a burst's packets goes.
+#[derive(Debug, Clone, Copy)]
+pub struct TraceSink<'a> {
+    pub ctl: &'a TraceCtl,
+    /// The pipeline's ports, for the verdicts' words.
+    pub ports: &'a [PortInfo],
+    pub worker: usize,
+    /// The pipeline port the burst came from.
+    pub port: usize,
+}
+
 /// How the packets of a burst leave, as [`process_burst`] found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BurstOut {
+pub enum BurstOut {
     /// All of them by the transit fast path, out of this port: rewritten in place, so their
     /// lengths, and the burst's byte count, are unchanged.
     Transit(usize),
@@ -122,25 +138,23 @@ enum BurstOut {
     Mixed,
 }
 
-/// Runs the SFC pipeline on the first `n` packets of `burst`. When every packet is to be sent out
-/// of one port, says so, and the caller can send the burst as it is; otherwise writes each
-/// packet's verdict into `verdicts`. Kept out of line: the poll loop around it is large, and this
-/// loop alone fits the registers.
+/// Runs the SFC pipeline on the packets of `burst` (at most [`MAX_BURST`]), which arrived on
+/// pipeline port `in_port`. When every packet is to be sent out of one port, says so, and the
+/// caller can send the burst as it is; otherwise writes each packet's verdict into `verdicts`.
+/// With `trace`, the packets the trace still wants are traced. Generic over the burst, so that
+/// tests drive it with plain buffers. Kept out of line: the poll loop around it is large, and
+/// this loop alone fits the registers.
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn process_burst(
+pub fn process_burst<B: PacketBatch>(
     tables: &SfcTables,
     st: &mut SfcState,
-    burst: &mut Burst,
-    n: usize,
+    burst: &mut B,
     in_port: usize,
-    port_index: usize,
-    flags: u32,
-    dp: &Dataplane,
-    wi: usize,
+    trace: Option<&TraceSink<'_>>,
     verdicts: &mut [Verdict; MAX_BURST],
 ) -> BurstOut {
-    let tracing = flags & flag::TRACE != 0;
+    let n = burst.len().min(MAX_BURST);
+    let tracing = trace.is_some();
     let mut port = usize::MAX;
     let mut i = 0;
     let mut uniform = true;
@@ -171,16 +185,16 @@ fn process_burst(
         }
     }
     for (i, slot) in verdicts[..n].iter_mut().enumerate().skip(i) {
-        let v = if tracing && dp.trace.want_one() {
+        let v = if let Some(t) = trace.filter(|t| t.ctl.want_one()) {
             let mut log = TraceLog::default();
             let len = burst.data(i).len();
             let v = tables.process_with(st, &mut burst.packet(i), in_port, &mut log);
-            let _ = dp.trace.records.push(TraceRecord {
-                worker: wi,
-                port: port_index,
+            let _ = t.ctl.records.push(TraceRecord {
+                worker: t.worker,
+                port: t.port,
                 len,
                 steps: log.0,
-                verdict: describe(v, dp),
+                verdict: describe(v, t.ports),
             });
             v
         } else {
@@ -277,7 +291,7 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                                     port: a.port_index,
                                     len: burst.data(i).len(),
                                     steps: vec![(
-                                        "xconnect",
+                                        Node::Xconnect,
                                         format!(
                                             "to port {}{}",
                                             dp.ports[dir.out_port].name,
@@ -288,7 +302,7 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                                             }
                                         ),
                                     )],
-                                    verdict: describe(Verdict::Tx(dir.out_port), dp),
+                                    verdict: describe(Verdict::Tx(dir.out_port), &dp.ports),
                                 });
                             }
                         }
@@ -323,18 +337,14 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                         local.drops[DropReason::NoRoute as usize] += n as u64;
                         continue;
                     };
-                    let out = process_burst(
-                        tables,
-                        st,
-                        &mut burst,
-                        n,
-                        in_port,
-                        a.port_index,
-                        flags,
-                        dp,
-                        wi,
-                        &mut verdicts,
-                    );
+                    let sink = TraceSink {
+                        ctl: &dp.trace,
+                        ports: &dp.ports,
+                        worker: wi,
+                        port: a.port_index,
+                    };
+                    let trace = (flags & flag::TRACE != 0).then_some(&sink);
+                    let out = process_burst(tables, st, &mut burst, in_port, trace, &mut verdicts);
                     if let BurstOut::Transit(p) = out {
                         // The common case: every packet leaves on the same port, in one burst,
                         // with the bytes it came in with.
@@ -435,4 +445,174 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
         t.publish_sf_counts(st, wi);
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Pipeline;
+    use crate::packet::{PacketBuf, VecBatch};
+    use crate::traffic::udp_frames;
+    use crate::wire::encap::{gpe4, Gpe4Template};
+    use crate::wire::{nsh, EthernetAddress, Ipv4Address, NshMetadata, NshNextProtocol, NshRepr};
+
+    const PIPELINE: &str = r#"
+[eal]
+cores = [0, 1]
+[[ports]]
+name = "p0"
+vdev = "net_null0"
+[[ports]]
+name = "p1"
+vdev = "net_null1"
+[[workers]]
+name = "w0"
+core = 1
+rx = ["p0", "p1"]
+[[vteps]]
+name = "v"
+port = "p0"
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+[[vteps]]
+name = "v1"
+port = "p1"
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+[[neighbors]]
+name = "sff3"
+port = "p1"
+address = "10.0.0.3"
+mac = "02:00:00:00:00:03"
+[[paths]]
+name = "p"
+spi = 100
+hops = [{ si = 255, sff = "sff3" }]
+"#;
+
+    fn tables() -> SfcTables {
+        let p = Pipeline::from_toml(PIPELINE).unwrap();
+        crate::compile::sfc_tables(&p, &[[2, 0, 0, 0, 0, 0xa0], [2, 0, 0, 0, 0, 0xa1]], None)
+            .unwrap()
+    }
+
+    /// VXLAN-GPE + NSH (SPI 100, SI 255, TTL 63) from 10.0.0.1 to our VTEP, around flow `i`.
+    fn transit_frame(i: u32) -> Vec<u8> {
+        let inner = udp_frames(i + 1, 60).pop().unwrap();
+        let repr = NshRepr {
+            o_bit: false,
+            ttl: 63,
+            next_protocol: NshNextProtocol::Ethernet,
+            spi: 100,
+            si: 255,
+            metadata: NshMetadata::Md1([0; 16]),
+        };
+        let mut f = vec![0u8; gpe4::NSH + repr.header_len()];
+        repr.emit(&mut nsh::Packet::new_unchecked(&mut f[gpe4::NSH..]));
+        f.extend(inner);
+        let outer = Gpe4Template::new(
+            EthernetAddress([2, 0, 0, 0, 0, 2]),
+            EthernetAddress([2, 0, 0, 0, 0, 1]),
+            Ipv4Address::new(10, 0, 0, 1),
+            Ipv4Address::new(10, 0, 0, 2),
+            0,
+        );
+        outer.write(&mut f, 40000 + i as u16);
+        f
+    }
+
+    fn run(
+        t: &SfcTables,
+        b: &mut VecBatch,
+        trace: Option<&TraceSink<'_>>,
+    ) -> (BurstOut, Vec<Verdict>) {
+        let mut st = t.new_state();
+        let mut verdicts = [Verdict::Tx(usize::MAX); MAX_BURST];
+        let out = process_burst(t, &mut st, b, 0, trace, &mut verdicts);
+        (out, verdicts[..b.0.len()].to_vec())
+    }
+
+    #[test]
+    fn a_burst_all_in_transit_leaves_whole_on_one_port() {
+        let t = tables();
+        let frames: Vec<Vec<u8>> = (0..32).map(transit_frame).collect();
+        let mut b = VecBatch::new(frames.iter().map(|f| &f[..]));
+        let (out, _) = run(&t, &mut b, None);
+        assert_eq!(out, BurstOut::Transit(1));
+        for (p, f) in b.0.iter().zip(&frames) {
+            let d = p.data();
+            assert_eq!(d.len(), f.len(), "rewritten in place");
+            assert_eq!(d[0..6], [2, 0, 0, 0, 0, 3], "to the next SFF");
+            assert_eq!(d[gpe4::IP_DST], [10, 0, 0, 3]);
+            assert_eq!(d[gpe4::UDP_SRC_PORT], f[gpe4::UDP_SRC_PORT], "entropy kept");
+            let h = nsh::Packet::new_checked(&d[gpe4::NSH..]).unwrap();
+            assert_eq!((h.spi(), h.si(), h.ttl()), (100, 255, 62));
+            assert_eq!(
+                d[gpe4::NSH + 24..],
+                f[gpe4::NSH + 24..],
+                "inner frame unchanged"
+            );
+        }
+    }
+
+    #[test]
+    fn a_mixed_burst_gets_a_verdict_per_packet_in_order() {
+        let t = tables();
+        let mut frames: Vec<Vec<u8>> = (0..8).map(transit_frame).collect();
+        frames[3][gpe4::IP_CHECKSUM.start] ^= 1;
+        frames[5] = udp_frames(1, 60).pop().unwrap();
+        let mut b = VecBatch::new(frames.iter().map(|f| &f[..]));
+        let (out, v) = run(&t, &mut b, None);
+        assert_eq!(out, BurstOut::Mixed);
+        for (i, v) in v.iter().enumerate() {
+            let want = match i {
+                3 => Verdict::Drop(DropReason::Ipv4BadChecksum),
+                5 => Verdict::Drop(DropReason::Unmatched),
+                _ => Verdict::Tx(1),
+            };
+            assert_eq!(*v, want, "packet {i}");
+        }
+        // The packets before the first refusal and after it were forwarded alike.
+        assert_eq!(b.0[7].data()[0..6], [2, 0, 0, 0, 0, 3]);
+        assert_eq!(
+            b.0[3].data(),
+            &frames[3][..],
+            "a dropped packet is untouched"
+        );
+    }
+
+    #[test]
+    fn an_armed_trace_records_the_nodes_of_the_packets_it_wants() {
+        let t = tables();
+        let frames: Vec<Vec<u8>> = (0..4).map(transit_frame).collect();
+        let mut b = VecBatch::new(frames.iter().map(|f| &f[..]));
+        let ctl = TraceCtl::new();
+        ctl.arm(2);
+        let ports: Vec<PortInfo> = ["p0", "p1"]
+            .iter()
+            .map(|n| PortInfo {
+                name: n.to_string(),
+                id: PortId(0),
+                driver: "net_null".into(),
+                mac: [0; 6],
+                socket: 0,
+            })
+            .collect();
+        let sink = TraceSink {
+            ctl: &ctl,
+            ports: &ports,
+            worker: 0,
+            port: 0,
+        };
+        let (out, v) = run(&t, &mut b, Some(&sink));
+        assert_eq!(out, BurstOut::Uniform(1));
+        assert!(v.iter().all(|v| *v == Verdict::Tx(1)));
+        let records: Vec<TraceRecord> = std::iter::from_fn(|| ctl.records.pop()).collect();
+        assert_eq!(records.len(), 2);
+        for r in &records {
+            let nodes: Vec<Node> = r.steps.iter().map(|s| s.0).collect();
+            assert_eq!(nodes, [Node::EthernetInput, Node::SffTransit]);
+            assert_eq!(r.verdict, "tx on port p1");
+        }
+    }
 }

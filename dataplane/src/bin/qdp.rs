@@ -59,7 +59,8 @@ fn load(path: Option<&PathBuf>) -> Result<Pipeline, String> {
     let parsed = match path {
         Some(p) => Pipeline::load(p),
         None => Pipeline::from_toml(qdp::DEMO_PIPELINE),
-    };
+    }
+    .and_then(|p| qdp::compile::check(&p).map(|()| p));
     parsed.map_err(|errs| {
         let mut s = format!("{source}: {} error(s)", errs.0.len());
         for e in &errs.0 {

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::state::{flag, new_latency_histogram, CapturePoint, Dataplane, CAPTURE_MAX};
+use super::counters::{clear_stats, latency, latency_figures, port_stats, sf_stats, worker_stats};
 use super::{error_reply, ok_reply, PROTOCOL_VERSION};
+use crate::change::{self, reload, ChangeError};
 use crate::config::{HopConfig, NeighborConfig, PathConfig, Pipeline, RuleConfig, SfConfig};
-use crate::nodes::sfc::SfcTables;
+use crate::shared::{flag, new_latency_histogram, CapturePoint, Dataplane, CAPTURE_MAX};
 use crate::stats::{DropReason, WorkerSnapshot};
 
 /// Something that can be up or down.
@@ -169,6 +170,19 @@ pub fn handle(dp: &Arc<Dataplane>, line: &[u8]) -> String {
     }
 }
 
+/// A change made through the one change path, as a reply.
+fn change(
+    dp: &Dataplane,
+    edit: impl FnOnce(&mut Pipeline) -> Result<(), String>,
+) -> Result<Value, String> {
+    reply(change::change(dp, edit))
+}
+
+fn reply<T: serde::Serialize>(r: Result<T, ChangeError>) -> Result<Value, String> {
+    r.map_err(|e| e.to_string())
+        .and_then(|v| serde_json::to_value(v).map_err(|e| e.to_string()))
+}
+
 /// Runs a parsed command.
 pub fn run(dp: &Arc<Dataplane>, cmd: Command) -> Result<Value, String> {
     match cmd {
@@ -258,7 +272,7 @@ pub fn run(dp: &Arc<Dataplane>, cmd: Command) -> Result<Value, String> {
             Ok(json!({ "latency": state == OnOff::On }))
         }
         Command::ClearStats {} => clear_stats(dp),
-        Command::Reload { file } => reload(dp, file),
+        Command::Reload { file } => reply(reload(dp, file.as_deref())),
         Command::Trace { count, timeout_ms } => trace(dp, count, timeout_ms),
         Command::Capture {
             count,
@@ -286,98 +300,6 @@ fn find<T>(
         .ok_or_else(|| format!("{field}: no {kind} called '{name}'"))
 }
 
-/// The one path for every change: edit a copy of the running pipeline, check it with the
-/// `qdp check` rules, compile the tables, swap them in. Nothing changes on any error.
-pub fn change(
-    dp: &Dataplane,
-    edit: impl FnOnce(&mut Pipeline) -> Result<(), String>,
-) -> Result<Value, String> {
-    let _serial = dp
-        .change_lock
-        .lock()
-        .map_err(|_| "control state poisoned")?;
-    let mut p = dp
-        .pipeline
-        .lock()
-        .map_err(|_| "control state poisoned")?
-        .clone();
-    if dp.sfc.load().is_none() {
-        return Err(
-            "the running pipeline does not chain service functions (it started without SFC \
-             sections); restart qdp with them"
-                .into(),
-        );
-    }
-    edit(&mut p)?;
-    apply(dp, p)
-}
-
-fn apply(dp: &Dataplane, p: Pipeline) -> Result<Value, String> {
-    p.validate().map_err(|e| e.to_string())?;
-    let macs: Vec<[u8; 6]> = dp.ports.iter().map(|x| x.mac).collect();
-    let old = dp.sfc.load_full();
-    let resolved = {
-        let mut arp = dp.arp.lock().map_err(|_| "control state poisoned")?;
-        arp.sync(&p, Instant::now());
-        crate::arp::resolve(&p, &arp)
-    };
-    let tables = SfcTables::build_from(&resolved, &macs, old.as_deref())?;
-    dp.swap_sfc(Arc::new(tables));
-    let summary = json!({
-        "generation": dp.generation.load(Ordering::Acquire),
-        "paths": p.paths.len(),
-        "rules": p.classifier.len(),
-        "sfs": p.sfs.len(),
-        "neighbors": p.neighbors.len(),
-    });
-    *dp.pipeline.lock().map_err(|_| "control state poisoned")? = p;
-    Ok(summary)
-}
-
-/// Rebuilds the SFC tables from the running pipeline, after what ARP knows changed.
-pub fn refresh(dp: &Dataplane) -> Result<Value, String> {
-    change(dp, |_| Ok(()))
-}
-
-/// Reloads the pipeline file: only the SFC sections may differ from the running one.
-fn reload(dp: &Dataplane, file: Option<PathBuf>) -> Result<Value, String> {
-    let file = file.or_else(|| dp.source.clone()).ok_or_else(|| {
-        "file: qdp runs the built-in demo pipeline; name the file to load".to_string()
-    })?;
-    let new = Pipeline::load(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let _serial = dp
-        .change_lock
-        .lock()
-        .map_err(|_| "control state poisoned")?;
-    let cur = dp
-        .pipeline
-        .lock()
-        .map_err(|_| "control state poisoned")?
-        .clone();
-    let fixed: [(&str, bool); 9] = [
-        ("name", cur.name == new.name),
-        ("eal", cur.eal == new.eal),
-        ("mempool", cur.mempool == new.mempool),
-        ("ports", cur.ports == new.ports),
-        ("workers", cur.workers == new.workers),
-        ("cross_connect", cur.cross_connect == new.cross_connect),
-        ("stats", cur.stats == new.stats),
-        ("control", cur.control == new.control),
-        ("sfc sections", cur.has_sfc() || !new.has_sfc()),
-    ];
-    if let Some((section, _)) = fixed.iter().find(|(_, same)| !same) {
-        return Err(format!(
-            "{}: {section} cannot change while qdp runs (restart qdp for that); nothing was changed",
-            file.display()
-        ));
-    }
-    if dp.sfc.load().is_none() {
-        // Nothing to swap: the file is the same as the running one.
-        return Ok(json!({ "unchanged": true }));
-    }
-    apply(dp, new)
-}
-
 fn set_port(dp: &Dataplane, name: &str, state: UpDown) -> Result<Value, String> {
     let i = dp
         .port_index(name)
@@ -391,139 +313,6 @@ fn set_port(dp: &Dataplane, name: &str, state: UpDown) -> Result<Value, String> 
         Err(e) => format!("driver link state unchanged ({e}); qdp no longer polls or sends"),
     };
     Ok(json!({ "port": name, "state": if down { "down" } else { "up" }, "link": link }))
-}
-
-fn totals(dp: &Dataplane) -> (Vec<WorkerSnapshot>, Vec<crate::dpdk::PortCounters>) {
-    (
-        dp.counters.iter().map(|c| c.snapshot()).collect(),
-        dp.ports.iter().map(|p| p.id.counters()).collect(),
-    )
-}
-
-fn clear_stats(dp: &Dataplane) -> Result<Value, String> {
-    let (workers, ports) = totals(dp);
-    let sfs = dp
-        .sfc
-        .load()
-        .as_ref()
-        .map(|t| t.sf_totals())
-        .unwrap_or_default();
-    *dp.baseline.lock().map_err(|_| "control state poisoned")? = super::state::Baseline {
-        workers,
-        ports,
-        sfs,
-        slow_path: dp.slow_path.load(Ordering::Relaxed),
-    };
-    for s in &dp.latency {
-        s.reset.store(true, Ordering::Relaxed);
-    }
-    Ok(json!({ "cleared": true }))
-}
-
-/// Worker counters since the last `clear stats`.
-pub fn worker_stats(dp: &Dataplane) -> Vec<WorkerSnapshot> {
-    let (now, _) = totals(dp);
-    let base = dp
-        .baseline
-        .lock()
-        .map(|b| b.workers.clone())
-        .unwrap_or_default();
-    now.iter()
-        .enumerate()
-        .map(|(i, s)| match base.get(i) {
-            Some(b) => s.since(b),
-            None => *s,
-        })
-        .collect()
-}
-
-/// Port counters since the last `clear stats`.
-pub fn port_stats(dp: &Dataplane) -> Vec<crate::dpdk::PortCounters> {
-    let (_, now) = totals(dp);
-    let base = dp
-        .baseline
-        .lock()
-        .map(|b| b.ports.clone())
-        .unwrap_or_default();
-    now.iter()
-        .enumerate()
-        .map(|(i, c)| match base.get(i) {
-            Some(b) => crate::dpdk::PortCounters {
-                ipackets: c.ipackets.saturating_sub(b.ipackets),
-                opackets: c.opackets.saturating_sub(b.opackets),
-                ibytes: c.ibytes.saturating_sub(b.ibytes),
-                obytes: c.obytes.saturating_sub(b.obytes),
-                imissed: c.imissed.saturating_sub(b.imissed),
-                ierrors: c.ierrors.saturating_sub(b.ierrors),
-                oerrors: c.oerrors.saturating_sub(b.oerrors),
-                rx_nombuf: c.rx_nombuf.saturating_sub(b.rx_nombuf),
-            },
-            None => *c,
-        })
-        .collect()
-}
-
-/// SF packet counts since the last `clear stats`.
-pub fn sf_stats(dp: &Dataplane) -> Vec<(String, u64)> {
-    let now = dp
-        .sfc
-        .load()
-        .as_ref()
-        .map(|t| t.sf_totals())
-        .unwrap_or_default();
-    let base = dp
-        .baseline
-        .lock()
-        .map(|b| b.sfs.clone())
-        .unwrap_or_default();
-    now.into_iter()
-        .map(|(n, v)| {
-            let b = base.iter().find(|(bn, _)| *bn == n).map_or(0, |x| x.1);
-            (n, v.saturating_sub(b))
-        })
-        .collect()
-}
-
-/// Per-worker latency: asks each worker for a copy of its histogram (TSC cycles).
-pub fn latency(dp: &Dataplane) -> Vec<Option<hdrhistogram::Histogram<u64>>> {
-    for s in &dp.latency {
-        while s.reply.pop().is_some() {}
-        let _ = s.request.push(new_latency_histogram());
-    }
-    let deadline = Instant::now() + Duration::from_millis(500);
-    let mut out: Vec<Option<hdrhistogram::Histogram<u64>>> = vec![None; dp.latency.len()];
-    while Instant::now() < deadline && out.iter().any(|h| h.is_none()) {
-        for (i, s) in dp.latency.iter().enumerate() {
-            if out[i].is_none() {
-                out[i] = s.reply.pop();
-            }
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    for s in &dp.latency {
-        // A worker that did not answer in time must not answer a later request with this one.
-        while s.request.pop().is_some() {}
-    }
-    out
-}
-
-fn cycles_to_ns(dp: &Dataplane, c: u64) -> u64 {
-    if dp.tsc_hz == 0 {
-        return 0;
-    }
-    (u128::from(c) * 1_000_000_000 / u128::from(dp.tsc_hz)) as u64
-}
-
-/// Latency figures of one histogram, in nanoseconds.
-pub fn latency_figures(dp: &Dataplane, h: &hdrhistogram::Histogram<u64>) -> Value {
-    json!({
-        "packets": h.len(),
-        "p50_ns": cycles_to_ns(dp, h.value_at_quantile(0.5)),
-        "p99_ns": cycles_to_ns(dp, h.value_at_quantile(0.99)),
-        "p999_ns": cycles_to_ns(dp, h.value_at_quantile(0.999)),
-        "max_ns": cycles_to_ns(dp, h.max()),
-        "mean_ns": if dp.tsc_hz == 0 { 0.0 } else { h.mean() * 1e9 / dp.tsc_hz as f64 },
-    })
 }
 
 fn mac(m: [u8; 6]) -> String {
@@ -725,7 +514,7 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
                 if total > 0 {
                     let mut row = serde_json::Map::new();
                     row.insert("reason".into(), json!(r.name()));
-                    row.insert("node".into(), json!(node_of(*r)));
+                    row.insert("node".into(), json!(r.node().name()));
                     row.insert("total".into(), json!(total));
                     for (w, n) in dp.workers.iter().zip(&per) {
                         row.insert(w.clone(), json!(n));
@@ -779,28 +568,6 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
     })
 }
 
-/// The node a drop reason belongs to (for `show errors`).
-pub fn node_of(r: DropReason) -> &'static str {
-    use DropReason::*;
-    match r {
-        TxFull | PortDown => "interface-output",
-        NoRoute | Runt => "xconnect",
-        EthTruncated | VlanStack => "ethernet-input",
-        Ipv4Malformed | Ipv4BadChecksum | Ipv6Malformed | UdpMalformed | NotForUs => "ip-input",
-        GpeTruncated | GpeBadVersion | GpeNoPBit | GpeNotNsh => "vxlan-gpe-input",
-        NshTruncated | NshBadVersion | NshBadLength | NshBadMdType | NshTlvOverrun
-        | NshTtlExpired | NshSiZero => "nsh-input",
-        SlowPathFull => "slow-path",
-        NshUnknownPath | AllInstancesDown => "sff",
-        NshUnknownNextProtocol => "end-of-chain",
-        ClassifierDrop | Unmatched => "classifier",
-        FirewallDeny => "sf-firewall",
-        NoHeadroom => "nsh-encap",
-        ArpUnresolved => "arp",
-        ProxyNoState | ProxyUnsupported | ProxyMetadataTooLarge => "sfc-proxy",
-    }
-}
-
 fn wait_until(timeout: Duration, done: impl Fn() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() && Instant::now() < deadline {
@@ -829,7 +596,7 @@ fn trace(dp: &Dataplane, count: u32, timeout_ms: Option<u64>) -> Result<Value, S
             "worker": dp.workers.get(r.worker),
             "port": dp.ports.get(r.port).map(|p| p.name.clone()),
             "len": r.len,
-            "nodes": r.steps.iter().map(|(n, d)| json!({ "node": n, "detail": d })).collect::<Vec<_>>(),
+            "nodes": r.steps.iter().map(|(n, d)| json!({ "node": n.name(), "detail": d })).collect::<Vec<_>>(),
             "verdict": r.verdict,
         }));
     }
@@ -874,7 +641,7 @@ fn capture(
     dp.disarm_capture();
     std::thread::sleep(Duration::from_millis(5));
     let header = pcap_file::pcap::PcapHeader {
-        snaplen: super::state::CAPTURE_SNAPLEN as u32,
+        snaplen: crate::shared::CAPTURE_SNAPLEN as u32,
         ..Default::default()
     };
     let mut w = pcap_file::pcap::PcapWriter::with_header(out, header)

@@ -11,8 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::commands::{latency, node_of, port_stats, sf_stats, worker_stats};
-use super::state::{flag, Dataplane};
+use super::counters::{latency, port_stats, sf_stats, worker_stats};
+use crate::shared::{flag, Dataplane};
 use crate::stats::DropReason;
 
 type Labels = Vec<(String, String)>;
@@ -79,7 +79,7 @@ pub fn render(dp: &Dataplane) -> String {
                 drops
                     .get_or_create(&labels(&[
                         ("worker", w),
-                        ("node", node_of(*r)),
+                        ("node", r.node().name()),
                         ("reason", r.name()),
                     ]))
                     .inc_by(n);

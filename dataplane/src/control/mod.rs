@@ -7,8 +7,8 @@
 //! rejected change leaves everything as it was.
 
 pub mod commands;
+pub mod counters;
 pub mod metrics;
-pub mod state;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::config::ControlConfig;
-use state::Dataplane;
+use crate::shared::Dataplane;
 
 /// The protocol version carried in every reply (and accepted in requests).
 pub const PROTOCOL_VERSION: u32 = 1;

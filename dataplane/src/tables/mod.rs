@@ -5,8 +5,10 @@
 //! (per-worker caches are allocated once, at construction).
 //!
 //! * [`classifier`]: the SFC classifier's ordered rule table (RFC 7665 §2.2, §4.4), matched
-//!   on the inner packet with tuple space search and an exact-match flow cache in front.
+//!   on the inner packet with tuple space search and an exact-match flow cache in front;
+//! * [`sfc`]: the compiled SFC tables: service paths and their hops, neighbours, SFs, exits.
 
 #![deny(unsafe_code)]
 
 pub mod classifier;
+pub mod sfc;

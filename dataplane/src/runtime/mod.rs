@@ -10,17 +10,24 @@ use std::time::{Duration, Instant};
 
 use crate::config::{normalize_pci, vdev_name, HugepageMode, Pipeline};
 use crate::control::metrics::serve_http;
-use crate::control::state::{Dataplane, PortInfo as ControlPort};
 use crate::control::ControlServer;
 use crate::dpdk::{
     DpdkError, Eal, LcoreId, Mempool, PortCounters, PortId, PortInfo, PortSetup, QueueId, SocketId,
 };
-use crate::nodes::sfc::SfcTables;
 use crate::nodes::xconnect::XconnectDirection;
+use crate::shared::{Dataplane, PortInfo as ControlPort};
 use crate::slowpath::{SlowPath, SlowReason};
 use crate::stats::{DropReason, WorkerCounters, WorkerSnapshot};
 use crate::traffic;
 use crate::worker::{self, RxAction, RxAssignment, WorkerPlan};
+
+mod eal_setup;
+mod report;
+
+use eal_setup::runtime_dir;
+pub use eal_setup::{eal_args, hugepage_fix, HugepageState};
+pub use report::Summary;
+use report::{print_summary, stats_line};
 
 /// Why `qdp run` could not start or finish.
 #[derive(Debug, thiserror::Error)]
@@ -55,177 +62,10 @@ pub struct RunOptions {
     pub no_control: bool,
 }
 
-/// Hugepage availability as the kernel reports it.
-#[derive(Debug, Clone, Default)]
-pub struct HugepageState {
-    pub mounted: bool,
-    pub free_bytes: u64,
-    pub page_kib: u64,
-}
-
-impl HugepageState {
-    /// Reads /proc/meminfo and /proc/mounts.
-    pub fn read() -> Self {
-        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let field = |name: &str| -> u64 {
-            meminfo
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        let free = field("HugePages_Free:");
-        let page_kib = field("Hugepagesize:");
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        HugepageState {
-            mounted: mounts
-                .lines()
-                .any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs")),
-            free_bytes: free * page_kib * 1024,
-            page_kib,
-        }
-    }
-
-    /// Whether `mb` MiB fit in the free hugepages.
-    pub fn fits(&self, mb: u32) -> bool {
-        self.mounted && self.free_bytes >= u64::from(mb) << 20
-    }
-}
-
-/// The command that reserves enough hugepages for `mb` MiB.
-pub fn hugepage_fix(mb: u32) -> String {
-    let pages = (mb as u64).div_ceil(2).max(256);
-    format!("sudo hugepages/qdp-hugepages.sh --pages {pages}")
-}
-
-/// Where generated pcaps of a run go.
-fn runtime_dir(prefix: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("qdp-{prefix}"))
-}
-
-/// The EAL argument list for a pipeline; `use_hugepages` false adds `--no-huge`.
-pub fn eal_args(p: &Pipeline, use_hugepages: bool, vdevs: &[String]) -> Vec<String> {
-    let mut a = vec!["qdp".to_string()];
-    let mut lcores = vec![format!("0@{}", p.main_core())];
-    for (i, w) in p.workers.iter().enumerate() {
-        lcores.push(format!("{}@{}", i + 1, w.core));
-    }
-    a.push("--lcores".into());
-    a.push(lcores.join(","));
-    a.push("--main-lcore".into());
-    a.push("0".into());
-    a.push("--file-prefix".into());
-    a.push(p.eal.file_prefix.clone());
-    if use_hugepages {
-        // Remove the hugepage files once mapped: nothing stays reserved after qdp exits.
-        a.push("--huge-unlink".into());
-    } else {
-        a.push("--no-huge".into());
-        a.push("-m".into());
-        a.push(p.eal.memory_mb.to_string());
-    }
-    let pcis: Vec<String> = p
-        .ports
-        .iter()
-        .filter_map(|port| port.pci.as_deref().and_then(normalize_pci))
-        .collect();
-    if pcis.is_empty() {
-        a.push("--no-pci".into());
-    }
-    for pci in pcis {
-        a.push("-a".into());
-        a.push(pci);
-    }
-    for v in vdevs {
-        a.push("--vdev".into());
-        a.push(v.clone());
-    }
-    a.push(format!("--log-level={}", p.eal.log_level));
-    a.extend(p.eal.extra_args.iter().cloned());
-    a
-}
-
-struct PortRt {
+pub(super) struct PortRt {
     name: String,
     id: PortId,
     info: PortInfo,
-}
-
-/// Final numbers of a run.
-#[derive(Debug, Clone, Default)]
-pub struct Summary {
-    pub seconds: f64,
-    pub ports: Vec<(String, PortCounters)>,
-    pub workers: Vec<(String, WorkerSnapshot)>,
-    /// Per NUMA node: (mbufs in the pool, mbufs back in it after the ports closed).
-    pub mempools: Vec<(SocketId, u32, u32)>,
-    /// Packets each service function handled.
-    pub sfs: Vec<(String, u64)>,
-    /// Packets the slow path handled, by reason.
-    pub slow_path: Vec<(String, u64)>,
-}
-
-impl Summary {
-    pub fn to_json(&self) -> serde_json::Value {
-        let ports: serde_json::Map<String, serde_json::Value> = self
-            .ports
-            .iter()
-            .map(|(n, c)| {
-                (
-                    n.clone(),
-                    serde_json::json!({
-                        "ipackets": c.ipackets, "opackets": c.opackets,
-                        "ibytes": c.ibytes, "obytes": c.obytes,
-                        "imissed": c.imissed, "ierrors": c.ierrors, "oerrors": c.oerrors,
-                        "rx_nombuf": c.rx_nombuf,
-                    }),
-                )
-            })
-            .collect();
-        let workers: serde_json::Map<String, serde_json::Value> = self
-            .workers
-            .iter()
-            .map(|(n, s)| {
-                let drops: serde_json::Map<String, serde_json::Value> = DropReason::ALL
-                    .iter()
-                    .map(|r| (r.name().to_string(), s.drop(*r).into()))
-                    .collect();
-                (
-                    n.clone(),
-                    serde_json::json!({
-                        "rx_packets": s.rx_packets, "rx_bytes": s.rx_bytes,
-                        "tx_packets": s.tx_packets, "tx_bytes": s.tx_bytes, "slow_path": s.slow_path,
-                        "polls": s.polls, "empty_polls": s.empty_polls, "drops": drops,
-                    }),
-                )
-            })
-            .collect();
-        let mempools: serde_json::Map<String, serde_json::Value> = self
-            .mempools
-            .iter()
-            .map(|(node, size, free)| {
-                (
-                    node.to_string(),
-                    serde_json::json!({ "size": size, "free": free }),
-                )
-            })
-            .collect();
-        let sfs: serde_json::Map<String, serde_json::Value> = self
-            .sfs
-            .iter()
-            .map(|(n, v)| (n.clone(), serde_json::json!({ "packets": v })))
-            .collect();
-        let slow: serde_json::Map<String, serde_json::Value> = self
-            .slow_path
-            .iter()
-            .map(|(n, v)| (n.clone(), (*v).into()))
-            .collect();
-        serde_json::json!({
-            "seconds": self.seconds, "ports": ports, "workers": workers, "mempools": mempools,
-            "sfs": sfs, "slow_path": slow,
-        })
-    }
 }
 
 /// Sends the ARP requests that are due (through worker 0's transmit queues) and rebuilds the SFC
@@ -257,7 +97,7 @@ fn arp_tick(
         }
     }
     if changed {
-        if let Err(e) = crate::control::commands::refresh(dp) {
+        if let Err(e) = crate::change::refresh(dp) {
             eprintln!("qdp: applying what ARP learned: {e}");
         }
     }
@@ -395,9 +235,11 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         let macs: Vec<[u8; 6]> = ports.iter().map(|pr| pr.info.mac).collect();
         Some(Arc::new(
             // Next hops found by ARP start unresolved; the main loop asks for them at once.
-            SfcTables::build(
-                &crate::arp::resolve(p, &crate::arp::ArpTable::new(p, Instant::now())),
+            crate::change::compile(
+                p,
+                &crate::arp::ArpTable::new(p, Instant::now()),
                 &macs,
+                None,
             )
             .map_err(|e| RunError::Other(format!("SFC tables: {e}")))?,
         ))
@@ -696,146 +538,6 @@ pub fn numa_warning(
     })
 }
 
-fn rate(delta: u64, dt: f64) -> f64 {
-    if dt > 0.0 {
-        delta as f64 / dt
-    } else {
-        0.0
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn stats_line(
-    t: f64,
-    dt: f64,
-    ports: &[PortRt],
-    before: &[PortCounters],
-    after: &[PortCounters],
-    p: &Pipeline,
-    wbefore: &[WorkerSnapshot],
-    wafter: &[WorkerSnapshot],
-) -> String {
-    let mut port_parts = Vec::new();
-    for ((pr, b), a) in ports.iter().zip(before).zip(after) {
-        let ip = a.ipackets - b.ipackets;
-        let op = a.opackets - b.opackets;
-        let mut s = format!(
-            "{} rx {:.2}/tx {:.2}",
-            pr.name,
-            rate(ip, dt) / 1e6,
-            rate(op, dt) / 1e6
-        );
-        let missed = a.imissed - b.imissed;
-        let nombuf = a.rx_nombuf - b.rx_nombuf;
-        let errs = (a.ierrors - b.ierrors) + (a.oerrors - b.oerrors);
-        if missed + nombuf + errs > 0 {
-            write!(s, " missed {missed} nombuf {nombuf} err {errs}").expect("String");
-        }
-        port_parts.push(s);
-    }
-    // Totals come from the workers (some virtual devices count no bytes).
-    let mut total = WorkerSnapshot::default();
-    let mut worker_parts = Vec::new();
-    for ((w, b), a) in p.workers.iter().zip(wbefore).zip(wafter) {
-        let d = a.since(b);
-        total.add(&d);
-        let busy = if d.polls > 0 {
-            100.0 * (d.polls - d.empty_polls) as f64 / d.polls as f64
-        } else {
-            0.0
-        };
-        worker_parts.push(format!(
-            "{} rx {:.2}/tx {:.2} busy {:.0}%",
-            w.name,
-            rate(d.rx_packets, dt) / 1e6,
-            rate(d.tx_packets, dt) / 1e6,
-            busy
-        ));
-    }
-    let (rx_p, rx_b, tx_p, tx_b) = (
-        total.rx_packets,
-        total.rx_bytes,
-        total.tx_packets,
-        total.tx_bytes,
-    );
-    let drop_part: Vec<String> = DropReason::ALL
-        .iter()
-        .filter(|r| total.drop(**r) > 0)
-        .map(|r| format!("{}={}", r.name(), total.drop(*r)))
-        .collect();
-    format!(
-        "[{t:7.1}s] rx {:.2} Mpps {:.2} Gbps | tx {:.2} Mpps {:.2} Gbps | drops {} | ports: {} | workers: {}",
-        rate(rx_p, dt) / 1e6,
-        rate(rx_b * 8, dt) / 1e9,
-        rate(tx_p, dt) / 1e6,
-        rate(tx_b * 8, dt) / 1e9,
-        if drop_part.is_empty() { "0".to_string() } else { drop_part.join(" ") },
-        port_parts.join(", "),
-        worker_parts.join(", ")
-    )
-}
-
-fn print_summary(s: &Summary) {
-    println!("== qdp summary: {:.1} s ==", s.seconds);
-    println!(
-        "{:<12} {:>14} {:>14} {:>16} {:>16} {:>10} {:>10} {:>10}",
-        "port", "rx packets", "tx packets", "rx bytes", "tx bytes", "missed", "errors", "nombuf"
-    );
-    for (n, c) in &s.ports {
-        println!(
-            "{:<12} {:>14} {:>14} {:>16} {:>16} {:>10} {:>10} {:>10}",
-            n,
-            c.ipackets,
-            c.opackets,
-            c.ibytes,
-            c.obytes,
-            c.imissed,
-            c.ierrors + c.oerrors,
-            c.rx_nombuf
-        );
-    }
-    println!(
-        "{:<12} {:>14} {:>14} {:>10}  drops",
-        "worker", "rx packets", "tx packets", "busy"
-    );
-    for (n, w) in &s.workers {
-        let busy = if w.polls > 0 {
-            100.0 * (w.polls - w.empty_polls) as f64 / w.polls as f64
-        } else {
-            0.0
-        };
-        let mut drops: Vec<String> = DropReason::ALL
-            .iter()
-            .filter(|r| w.drop(**r) > 0)
-            .map(|r| format!("{}={}", r.name(), w.drop(*r)))
-            .collect();
-        if drops.is_empty() {
-            drops.push("none".to_string());
-        }
-        println!(
-            "{:<12} {:>14} {:>14} {:>9.0}%  {}",
-            n,
-            w.rx_packets,
-            w.tx_packets,
-            busy,
-            drops.join(" ")
-        );
-    }
-    for (reason, packets) in s.slow_path.iter().filter(|(_, n)| *n > 0) {
-        println!("slow path {reason}: {packets} packets");
-    }
-    for (name, packets) in &s.sfs {
-        println!("sf {name}: {packets} packets");
-    }
-    for (node, size, free) in &s.mempools {
-        println!("mempool node {node}: {free} of {size} mbufs back in the pool");
-    }
-    if s.seconds > 0.0 {
-        let rx: u64 = s.workers.iter().map(|(_, w)| w.rx_packets).sum();
-        println!("average: {:.3} Mpps received", rx as f64 / s.seconds / 1e6);
-    }
-}
-
 /// Path of the embedded demo pipeline (for messages).
 pub fn describe_source(path: Option<&Path>) -> String {
     match path {
@@ -864,7 +566,7 @@ mod tests {
 
     #[test]
     fn eal_args_follow_the_pipeline() {
-        let p = Pipeline::from_toml(include_str!("../../pipelines/xconnect-vf.toml")).unwrap();
+        let p = Pipeline::from_toml(include_str!("../../../pipelines/xconnect-vf.toml")).unwrap();
         let a = eal_args(&p, true, &[]);
         let joined = a.join(" ");
         assert!(joined.contains("--lcores 0@2,1@3,2@4"), "{joined}");

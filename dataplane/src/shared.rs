@@ -1,6 +1,7 @@
-//! What the control plane shares with the workers: the current SFC tables (read-copy-update),
-//! port admin state, and the trace, capture and latency exchanges. Workers never block on any of
-//! it: they read a few relaxed atomics per poll round and use lock-free queues.
+//! What the control plane and the workers share, below both: the current SFC tables
+//! (read-copy-update, swapped only by `crate::change`), their generation, the counters, port
+//! admin state, and the trace, capture and latency exchanges. Workers never block on any of it:
+//! they read a few relaxed atomics per poll round and use lock-free queues.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,8 +14,9 @@ use hdrhistogram::Histogram;
 use crate::arp::ArpTable;
 use crate::config::Pipeline;
 use crate::dpdk::PortId;
-use crate::nodes::sfc::SfcTables;
+use crate::node::Node;
 use crate::stats::{WorkerCounters, WorkerSnapshot};
+use crate::tables::sfc::SfcTables;
 
 /// Bits of [`Dataplane::flags`]: what a worker must look at this round.
 pub mod flag {
@@ -44,7 +46,7 @@ pub struct TraceRecord {
     pub worker: usize,
     pub port: usize,
     pub len: usize,
-    pub steps: Vec<(&'static str, String)>,
+    pub steps: Vec<(Node, String)>,
     pub verdict: String,
 }
 
@@ -146,7 +148,27 @@ pub struct TraceCtl {
     pub records: ArrayQueue<TraceRecord>,
 }
 
+impl Default for TraceCtl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TraceCtl {
+    /// An exchange that wants no packet until armed.
+    pub fn new() -> Self {
+        TraceCtl {
+            remaining: AtomicU32::new(0),
+            records: ArrayQueue::new(CAPTURE_MAX),
+        }
+    }
+
+    /// Asks for the next `n` packets (earlier records are discarded).
+    pub fn arm(&self, n: u32) {
+        while self.records.pop().is_some() {}
+        self.remaining.store(n, Ordering::Release);
+    }
+
     /// Whether one more packet is to be traced (and counts it).
     pub fn want_one(&self) -> bool {
         self.remaining
@@ -254,10 +276,7 @@ impl Dataplane {
             flags: AtomicU32::new(if p.control.latency { flag::LATENCY } else { 0 }),
             counters,
             stop,
-            trace: TraceCtl {
-                remaining: AtomicU32::new(0),
-                records: ArrayQueue::new(CAPTURE_MAX),
-            },
+            trace: TraceCtl::new(),
             capture: CaptureCtl::new(),
             tsc_hz,
             baseline: Mutex::new(Baseline::default()),
@@ -285,8 +304,7 @@ impl Dataplane {
 
     /// Arms a trace of the next `n` packets (any earlier records are discarded).
     pub fn arm_trace(&self, n: u32) {
-        while self.trace.records.pop().is_some() {}
-        self.trace.remaining.store(n, Ordering::Release);
+        self.trace.arm(n);
         self.set_flag(flag::TRACE, n > 0);
     }
 

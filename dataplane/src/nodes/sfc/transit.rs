@@ -1,0 +1,288 @@
+//! The SFF transit fast path: an untagged IPv4 (no options) VXLAN-GPE + NSH packet to one of our
+//! VTEPs whose next hop is a remote SFF or SF reached over VXLAN-GPE/IPv4 is forwarded by
+//! rewriting its outer headers in place (no pop and push).
+//!
+//! Each worker keeps a [`TransitMemo`]: the last (SPI, SI) decision, its output port and outer
+//! header template, and the *signature* of the packet that made it (the header bits every check
+//! compares with a constant, the VTEP, the SPI and the SI). A packet with an equal signature needs
+//! only its lengths, its IPv4 header checksum and its NSH TTL checked; anything else goes to the
+//! cold [`transit_miss`](SfcTables::transit_miss), which makes every check. What the general path
+//! would drop, count or hand to the slow path is never taken here; a differential test holds the
+//! two paths equal byte for byte.
+
+use super::SfcState;
+use crate::tables::sfc::{Hop, SfcTables, Transport};
+use crate::wire::encap::{gpe4, Gpe4Template, GPE4_LEN};
+use crate::wire::{checksum, ipv4, nsh, udp, vxlan_gpe, EtherType};
+
+/// The outcome of the last transit fast-path lookup: `(SPI, SI)` → output port and outer headers,
+/// and the signature of the packet that made it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TransitMemo {
+    /// SPI and SI as they sit in the NSH service path header (`u64::MAX`: none).
+    key: u64,
+    port: usize,
+    hdr: Gpe4Template,
+    /// [`SIG_MASK`] applied to the words of the MD type 1 packet that passed every check and set
+    /// this memo; [`NO_SIG`] when it was MD type 2, whose TLVs each packet must have checked.
+    sig: [u64; SIG_WORDS],
+}
+
+impl TransitMemo {
+    /// No decision remembered.
+    pub(super) const NONE: TransitMemo = TransitMemo {
+        key: u64::MAX,
+        port: 0,
+        hdr: Gpe4Template::EMPTY,
+        sig: NO_SIG,
+    };
+}
+
+/// Where the signature words start: the EtherType.
+const SIG_AT: usize = gpe4::ETHERTYPE.start;
+/// Where the bits it covers end: after the NSH SI.
+const SIG_END: usize = gpe4::NSH + nsh::field::SI + 1;
+const SIG_WORDS: usize = (SIG_END - SIG_AT).div_ceil(8);
+
+/// The bits of bytes `SIG_AT..` (as little-endian words) that the transit checks compare with
+/// constants, the destination address (one of our VTEPs) and the SPI and SI. A packet that has
+/// them all equal to those of a packet that passed every check passes those checks too; only the
+/// lengths, the IPv4 header checksum and the NSH TTL are left to check per packet.
+const SIG_MASK: [u64; SIG_WORDS] = sig_mask();
+
+const fn sig_mask() -> [u64; SIG_WORDS] {
+    let spi = nsh::field::SPI;
+    // (first byte, end, mask of each byte)
+    let fields: [(usize, usize, u8); 13] = [
+        (gpe4::ETHERTYPE.start, gpe4::ETHERTYPE.end, 0xff),
+        (gpe4::IP_VER_IHL, gpe4::IP_VER_IHL + 1, 0xff),
+        // The MF bit and the fragment offset.
+        (gpe4::IP_FLG_OFF.start, gpe4::IP_FLG_OFF.start + 1, 0x3f),
+        (gpe4::IP_FLG_OFF.start + 1, gpe4::IP_FLG_OFF.end, 0xff),
+        (gpe4::IP_PROTOCOL, gpe4::IP_PROTOCOL + 1, 0xff),
+        (gpe4::IP_DST.start, gpe4::IP_DST.end, 0xff),
+        (gpe4::UDP_DST_PORT.start, gpe4::UDP_DST_PORT.end, 0xff),
+        (
+            gpe4::GPE_FLAGS,
+            gpe4::GPE_FLAGS + 1,
+            vxlan_gpe::VERSION_MASK | vxlan_gpe::FLAG_P,
+        ),
+        (gpe4::GPE_NEXT_PROTOCOL, gpe4::GPE_NEXT_PROTOCOL + 1, 0xff),
+        (gpe4::NSH, gpe4::NSH + 1, nsh::VERSION_O_MASK),
+        (gpe4::NSH + 1, gpe4::NSH + 2, nsh::LEN_MASK_BYTE),
+        (
+            gpe4::NSH + nsh::field::MD_TYPE,
+            gpe4::NSH + nsh::field::MD_TYPE + 1,
+            nsh::MD_TYPE_MASK,
+        ),
+        (gpe4::NSH + spi.start, gpe4::NSH + nsh::field::SI + 1, 0xff),
+    ];
+    let mut bytes = [0u8; 8 * SIG_WORDS];
+    let mut f = 0;
+    while f < fields.len() {
+        let (mut i, end, m) = fields[f];
+        while i < end {
+            bytes[i - SIG_AT] = m;
+            i += 1;
+        }
+        f += 1;
+    }
+    let mut words = [0u64; SIG_WORDS];
+    let mut w = 0;
+    while w < SIG_WORDS {
+        let mut k = 0;
+        while k < 8 {
+            words[w] |= (bytes[8 * w + k] as u64) << (8 * k);
+            k += 1;
+        }
+        w += 1;
+    }
+    words
+}
+
+/// A signature no packet has (it has bits outside the mask).
+const NO_SIG: [u64; SIG_WORDS] = [u64::MAX; SIG_WORDS];
+
+/// The signature words of `d`.
+#[inline(always)]
+fn signature(d: &[u8]) -> Option<[u64; SIG_WORDS]> {
+    let w = d.get(SIG_AT..SIG_AT + 8 * SIG_WORDS)?;
+    let mut sig = [0u64; SIG_WORDS];
+    for (k, s) in sig.iter_mut().enumerate() {
+        let b = &w[8 * k..8 * k + 8];
+        *s = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) & SIG_MASK[k];
+    }
+    Some(sig)
+}
+
+#[inline(always)]
+fn be16(outer: &[u8; GPE4_LEN], at: usize) -> u16 {
+    u16::from_be_bytes([outer[at], outer[at + 1]])
+}
+
+/// IPv4 and UDP header bytes.
+const IP_UDP_LEN: usize = gpe4::GPE - gpe4::IP;
+
+impl SfcTables {
+    /// The transit fast path. It checks what the general path checks and writes the same bytes;
+    /// anything else (or anything the general path would drop, count or hand to the slow path)
+    /// returns `None` with the packet untouched. `Some(port)`: the packet is ready to leave on
+    /// that port.
+    #[inline(always)]
+    pub fn transit(&self, st: &mut SfcState, d: &mut [u8], in_port: usize) -> Option<usize> {
+        if self.fast_ports & 1u64.checked_shl(in_port as u32)? == 0 {
+            return None;
+        }
+        // The common case: a packet like the one before, on the same path. Its signature stands
+        // for every check but three.
+        let same = d.len() >= GPE4_LEN + nsh::MD1_HEADER_LEN
+            && signature(d).is_some_and(|sig| {
+                sig.iter()
+                    .zip(&st.transit.sig)
+                    .fold(0, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+            });
+        if !same {
+            return self.transit_miss(st, d);
+        }
+        let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
+        if !transit_lengths_ok(outer, GPE4_LEN + rest.len())
+            || !checksum::ipv4_header_ok(&outer[gpe4::IP..gpe4::UDP])
+            || nsh::ttl_of(rest) <= 1
+        {
+            return None;
+        }
+        Some(transit_forward(&st.transit, d))
+    }
+
+    /// [`transit`](Self::transit) for a packet unlike the one before: every check, and the
+    /// lookup when its (SPI, SI) is not the memo's. Cold and out of line, so that the common case
+    /// keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn transit_miss(&self, st: &mut SfcState, d: &mut [u8]) -> Option<usize> {
+        let len = d.len();
+        let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
+        // Ethernet, IPv4 without options, UDP, not a fragment, to one of our VTEPs.
+        let flg_off = be16(outer, gpe4::IP_FLG_OFF.start);
+        if outer[gpe4::ETHERTYPE] != u16::from(EtherType::Ipv4).to_be_bytes()
+            || outer[gpe4::IP_VER_IHL] != 0x40 | (ipv4::HEADER_LEN / 4) as u8
+            || flg_off & (ipv4::FLAG_MF | ipv4::FRAG_OFFSET_MASK) != 0
+            || outer[gpe4::IP_PROTOCOL] != u8::from(ipv4::IpProtocol::Udp)
+        {
+            return None;
+        }
+        let dst = &outer[gpe4::IP_DST];
+        let dst = u32::from_ne_bytes([dst[0], dst[1], dst[2], dst[3]]);
+        if !self.vtep4.contains(&dst)
+            || !transit_lengths_ok(outer, len)
+            || be16(outer, gpe4::UDP_DST_PORT.start) != udp::VXLAN_GPE_PORT
+            || !checksum::ipv4_header_ok(&outer[gpe4::IP..gpe4::UDP])
+        {
+            return None;
+        }
+        // VXLAN-GPE version 0, P bit, next protocol NSH.
+        if outer[gpe4::GPE_FLAGS] & (vxlan_gpe::VERSION_MASK | vxlan_gpe::FLAG_P)
+            != vxlan_gpe::FLAG_P
+            || outer[gpe4::GPE_NEXT_PROTOCOL] != u8::from(vxlan_gpe::NextProtocol::Nsh)
+        {
+            return None;
+        }
+        // NSH version 0, no O bit, TTL > 1, SI > 0; MD type 1 with its fixed length, or MD type 2
+        // with well-formed TLVs.
+        let h = rest.first_chunk::<{ nsh::HEADER_LEN }>()?;
+        let si = h[nsh::field::SI];
+        if h[0] & nsh::VERSION_O_MASK != 0 || nsh::ttl_of(rest) <= 1 || si == 0 {
+            return None;
+        }
+        let sig = match h[nsh::field::MD_TYPE] & nsh::MD_TYPE_MASK {
+            1 if h[1] & nsh::LEN_MASK_BYTE == nsh::MD1_LEN_WORDS
+                && rest.len() >= nsh::MD1_HEADER_LEN =>
+            {
+                signature(d)?
+            }
+            2 if nsh::Packet::new_checked(rest).is_ok() => NO_SIG,
+            _ => return None,
+        };
+        // SPI and SI as they stand in the packet.
+        let [s0, s1, s2] = [h[4], h[5], h[6]];
+        let key = u64::from(u32::from_ne_bytes([s0, s1, s2, si]));
+        if st.transit.key != key {
+            st.transit = self.transit_lookup(key, u32::from_be_bytes([0, s0, s1, s2]), si)?;
+        }
+        st.transit.sig = sig;
+        Some(transit_forward(&st.transit, d))
+    }
+
+    /// The transit fast path's lookup of an (SPI, SI) its memo does not hold: a next hop that is
+    /// a remote SFF or SF over VXLAN-GPE/IPv4, or `None` for the general path.
+    #[inline]
+    fn transit_lookup(&self, key: u64, spi: u32, si: u8) -> Option<TransitMemo> {
+        let path = *self.sff.get(&spi)?;
+        let Some(Hop::Sff(n)) = self.hop(path, si) else {
+            return None;
+        };
+        let nb = &self.neighbors[n];
+        let Transport::Gpe4(hdr) = nb.transport else {
+            return None;
+        };
+        if nb.unresolved {
+            return None;
+        }
+        Some(TransitMemo {
+            key,
+            port: nb.port,
+            hdr,
+            sig: NO_SIG,
+        })
+    }
+}
+
+/// IPv4 total length and UDP length of a transit packet of `len` (at least 42) bytes: within
+/// the frame, each large enough for its header, UDP within IPv4. As two unsigned comparisons:
+/// 28 <= total <= len - 14, and 8 <= udp <= total - 20.
+#[inline(always)]
+fn transit_lengths_ok(outer: &[u8; GPE4_LEN], len: usize) -> bool {
+    let total_len = usize::from(be16(outer, gpe4::IP_LENGTH.start));
+    let udp_len = usize::from(be16(outer, gpe4::UDP_LENGTH.start));
+    total_len.wrapping_sub(IP_UDP_LEN) <= len - gpe4::GPE
+        && udp_len.wrapping_sub(udp::HEADER_LEN) <= total_len - IP_UDP_LEN
+}
+
+/// Forwards a packet the transit path accepted toward its memo's next hop: NSH TTL decremented
+/// (it was above 1), outer headers rewritten. Returns the output port.
+#[inline(always)]
+fn transit_forward(memo: &TransitMemo, d: &mut [u8]) -> usize {
+    if let Some(h) = d.get_mut(gpe4::NSH..) {
+        nsh::decrement_ttl_in_place(h);
+    }
+    // The previous hop's entropy (outer UDP source port) is kept.
+    let sport = d
+        .get(gpe4::UDP_SRC_PORT)
+        .map_or(0, |p| u16::from_be_bytes([p[0], p[1]]));
+    memo.hdr.write(d, sport);
+    memo.port
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_mask_covers_the_checked_bits() {
+        // Bytes 12..60 as they were written out by hand: EtherType, IPv4 version and IHL; MF and
+        // fragment offset, protocol; destination address; UDP destination port, VXLAN-GPE
+        // version and P bit; VXLAN-GPE next protocol, NSH version, O bit and length; NSH MD
+        // type, SPI and SI.
+        let by_hand: [u64; 6] = [
+            u64::from_le_bytes([0xff, 0xff, 0xff, 0, 0, 0, 0, 0]),
+            u64::from_le_bytes([0x3f, 0xff, 0, 0xff, 0, 0, 0, 0]),
+            u64::from_le_bytes([0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0]),
+            u64::from_le_bytes([0xff, 0xff, 0, 0, 0, 0, 0x34, 0]),
+            u64::from_le_bytes([0, 0xff, 0, 0, 0, 0, 0xe0, 0x3f]),
+            u64::from_le_bytes([0x0f, 0, 0xff, 0xff, 0xff, 0xff, 0, 0]),
+        ];
+        assert_eq!(SIG_AT, 12);
+        assert_eq!(SIG_MASK, by_hand);
+    }
+}

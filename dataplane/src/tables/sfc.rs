@@ -1,0 +1,243 @@
+//! The compiled, immutable SFC tables of a pipeline (RFC 7665, RFC 8300): service paths and their
+//! hops, neighbours with their outer header templates, SF instances and groups, exits, the
+//! classifier and its rule actions. Built by [`crate::compile`], read by the SFC nodes; workers
+//! share one snapshot and keep their mutable state apart.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crossbeam::utils::CachePadded;
+
+use super::classifier::Classifier;
+use crate::wire::encap::{EthTemplate, Gpe4Template, Gpe6Template};
+
+/// A hasher for the SFF table's `u32` keys (SPIs): one multiply.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SffKeyHasher(u64);
+
+impl std::hash::Hasher for SffKeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Where a path's hops sit in the SFF's hop arena: the hop for SI `si` is
+/// `arena[offset + (si - lo)]` when `lo <= si < lo + len`. All paths share one arena, so a lookup
+/// is one hash probe and one read from a compact array, even with 10k paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathHops {
+    pub offset: u32,
+    pub lo: u8,
+    pub len: u16,
+}
+
+/// SPI → the path's hops.
+pub type SffMap = HashMap<u32, PathHops, std::hash::BuildHasherDefault<SffKeyHasher>>;
+
+/// Packets one SF instance handled, one cache-line-sized slot per worker (each written only by
+/// its worker). Kept across table swaps for SFs that keep their name.
+#[derive(Debug)]
+pub struct SfCounter {
+    per_worker: Box<[CachePadded<AtomicU64>]>,
+}
+
+impl SfCounter {
+    pub fn new(workers: usize) -> Arc<SfCounter> {
+        Arc::new(SfCounter {
+            per_worker: (0..workers.max(1)).map(|_| Default::default()).collect(),
+        })
+    }
+
+    /// What `worker` last published.
+    pub fn load(&self, worker: usize) -> u64 {
+        self.per_worker.get(worker).map_or(0, |c| c.load(Relaxed))
+    }
+
+    /// Publishes `worker`'s count (only that worker writes its slot).
+    pub fn store(&self, worker: usize, n: u64) {
+        if let Some(c) = self.per_worker.get(worker) {
+            c.store(n, Relaxed);
+        }
+    }
+
+    /// All workers together.
+    pub fn total(&self) -> u64 {
+        self.per_worker.iter().map(|c| c.load(Relaxed)).sum()
+    }
+}
+
+/// How a neighbour is reached, with its outer headers ready to copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// NSH directly over Ethernet.
+    Ethernet(EthTemplate),
+    /// VXLAN-GPE over IPv4.
+    Gpe4(Gpe4Template),
+    /// VXLAN-GPE over IPv6.
+    Gpe6(Gpe6Template),
+}
+
+/// A remote SFF or NSH-aware SF.
+#[derive(Debug, Clone)]
+pub struct Neighbor {
+    /// The pipeline port it is reached through.
+    pub port: usize,
+    /// Its MAC is to be found by ARP and is not known yet.
+    pub unresolved: bool,
+    pub transport: Transport,
+}
+
+/// What an SF instance is, compiled.
+#[derive(Debug)]
+pub enum SfImpl {
+    /// Built in: counts, then SI − 1.
+    Counter,
+    /// Built in: the first matching rule allows or denies (its action `Pass` or `Drop`).
+    Firewall {
+        rules: Classifier,
+        default_allow: bool,
+    },
+    /// NSH-aware, behind a neighbour (index).
+    Remote(usize),
+    /// NSH-unaware, behind the SFC proxy on a port and VLAN.
+    Proxy {
+        port: usize,
+        vlan: Option<u16>,
+        /// Destination MAC of what is sent to it; the inner frame's when `None`.
+        mac: Option<[u8; 6]>,
+        /// Its MAC is to be found by ARP and is not known yet.
+        unresolved: bool,
+    },
+    /// Several instances (SF indices) of one SF.
+    Group(Vec<usize>),
+}
+
+/// An SF instance or group.
+#[derive(Debug)]
+pub struct Sf {
+    pub name: String,
+    pub imp: SfImpl,
+    /// Skipped by its groups.
+    pub down: bool,
+    pub counter: Arc<SfCounter>,
+}
+
+/// Where plain packets leave.
+#[derive(Debug, Clone)]
+pub struct Exit {
+    pub port: usize,
+    /// The inner frame's destination MAC is kept when `None`.
+    pub dst_mac: Option<[u8; 6]>,
+    pub src_mac: [u8; 6],
+    /// Its gateway's MAC is to be found by ARP and is not known yet.
+    pub unresolved: bool,
+}
+
+/// A path's next hop at one SI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hop {
+    /// An SF (index).
+    Sf(usize),
+    /// A remote SFF (neighbour index).
+    Sff(usize),
+    /// The end of the chain, out of an exit (index).
+    End(usize),
+}
+
+/// What a classifier rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleAction {
+    /// Onto a path (index).
+    Path(usize),
+    /// Out of an exit (index), unchained.
+    Exit(usize),
+    Drop,
+}
+
+/// A service path as the classifier starts it.
+#[derive(Debug, Clone)]
+pub struct PathStart {
+    /// The NSH header the classifier pushes (TTL, SPI and starting SI filled in).
+    pub nsh: Vec<u8>,
+}
+
+/// The compiled SFC tables of a pipeline. Workers share one and keep their mutable state apart
+/// (`nodes::sfc::SfcState`).
+#[derive(Debug)]
+pub struct SfcTables {
+    /// Our VTEPs (port index, address).
+    pub vteps: Vec<(usize, IpAddr)>,
+    /// Our IPv4 VTEP addresses, as read from a packet (network order in a `u32`).
+    pub vtep4: Vec<u32>,
+    pub neighbors: Vec<Neighbor>,
+    pub sfs: Vec<Sf>,
+    pub exits: Vec<Exit>,
+    pub paths: Vec<PathStart>,
+    pub sff: SffMap,
+    pub hop_arena: Vec<Option<Hop>>,
+    pub classifier: Classifier,
+    /// By classifier rule index.
+    pub rule_actions: Vec<RuleAction>,
+    /// The exit of traffic no rule matches (`None`: dropped).
+    pub unmatched: Option<usize>,
+    /// (port, VLAN) → the proxied SF whose frames come back there.
+    pub proxies: HashMap<(usize, Option<u16>), usize>,
+    /// Entries of each worker's classifier flow cache.
+    pub flow_cache: usize,
+    /// Flows each worker's proxy remembers.
+    pub proxy_flows: usize,
+    /// Our IPv4 addresses (port index, address): ARP and ICMP for them go to the host stack.
+    pub host4: Vec<(usize, [u8; 4])>,
+    /// One bit per pipeline port whose untagged frames no proxy claims: where the transit fast
+    /// path may look.
+    pub fast_ports: u64,
+    /// Names, for traces.
+    pub path_names: Vec<String>,
+    pub exit_names: Vec<String>,
+    pub neighbor_names: Vec<String>,
+}
+
+impl SfcTables {
+    /// The hop of a path for an SI.
+    #[inline(always)]
+    pub fn hop(&self, p: PathHops, si: u8) -> Option<Hop> {
+        let i = usize::from(si.wrapping_sub(p.lo));
+        if i >= usize::from(p.len) {
+            return None;
+        }
+        self.hop_arena.get(p.offset as usize + i).copied().flatten()
+    }
+
+    /// A hop in words, for traces.
+    pub fn describe_hop(&self, hop: Hop) -> String {
+        match hop {
+            Hop::Sf(i) => format!("SF {}", self.sfs[i].name),
+            Hop::Sff(n) => format!("neighbour {}", self.neighbor_names[n]),
+            Hop::End(x) => format!("end of chain, exit {}", self.exit_names[x]),
+        }
+    }
+
+    /// Whether `a` is one of our VTEPs.
+    #[inline]
+    pub fn is_vtep(&self, a: IpAddr) -> bool {
+        self.vteps.iter().any(|(_, v)| *v == a)
+    }
+
+    /// Packets each SF handled, all workers together, as last published.
+    pub fn sf_totals(&self) -> Vec<(String, u64)> {
+        self.sfs
+            .iter()
+            .map(|sf| (sf.name.clone(), sf.counter.total()))
+            .collect()
+    }
+}
