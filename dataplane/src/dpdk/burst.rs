@@ -10,7 +10,7 @@ use std::ptr::NonNull;
 
 use dpdk_sys as sys;
 
-use super::mbuf::{MbufPacket, OwnedMbuf};
+use super::mbuf::{first_segment, first_segment_mut, first_segment_span, MbufPacket, OwnedMbuf};
 use super::{PortId, QueueId};
 use crate::packet::{PacketBatch, MAX_BURST};
 
@@ -127,14 +127,9 @@ impl Burst {
     pub fn data(&self, i: usize) -> &[u8] {
         assert!(i < self.len);
         let m = self.mbufs[i];
-        // SAFETY: m is a valid mbuf owned by this burst; buf_addr + data_off .. + data_len lies inside its data room, and the shared borrow of self prevents mutation meanwhile.
-        unsafe {
-            let m = &*m;
-            std::slice::from_raw_parts(
-                (m.buf_addr as *const u8).add(m.data_off as usize),
-                m.data_len as usize,
-            )
-        }
+        // SAFETY: m is a valid single-segment mbuf owned by this burst, and the shared borrow of
+        // self prevents mutation of it or its bytes meanwhile.
+        unsafe { first_segment(&*m) }
     }
 
     /// The bytes of packet `i`, writable.
@@ -142,14 +137,9 @@ impl Burst {
     pub fn data_mut(&mut self, i: usize) -> &mut [u8] {
         assert!(i < self.len);
         let m = self.mbufs[i];
-        // SAFETY: as in `data`; the exclusive borrow of self makes this the only view of the packet, and an mbuf we received is not shared (refcnt 1, direct).
-        unsafe {
-            let m = &*m;
-            std::slice::from_raw_parts_mut(
-                (m.buf_addr as *mut u8).add(m.data_off as usize),
-                m.data_len as usize,
-            )
-        }
+        // SAFETY: as in `data`; the exclusive borrow of self makes this the only view of the
+        // packet, and an mbuf we received is not shared (refcnt 1, direct).
+        unsafe { first_segment_mut(&mut *m) }
     }
 
     /// Calls `f(i, bytes)` on the packets in order, while it returns `true`; returns how many
@@ -163,14 +153,8 @@ impl Burst {
         }
         let raw = |m: *mut sys::rte_mbuf| {
             // SAFETY: every pointer below len is a valid single-segment mbuf exclusively owned by
-            // this burst; buf_addr + data_off lies inside its data room.
-            unsafe {
-                let m = &*m;
-                (
-                    (m.buf_addr as *mut u8).add(m.data_off as usize),
-                    m.data_len as usize,
-                )
-            }
+            // this burst.
+            unsafe { first_segment_span(m) }
         };
         let mut next = raw(self.mbufs[0]);
         for i in 0..n {

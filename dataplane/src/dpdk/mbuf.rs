@@ -1,6 +1,7 @@
 //! Single mbufs: [`OwnedMbuf`], one packet owned outside a burst (built from bytes for the slow
 //! path, or taken out of a burst), and [`MbufPacket`], one packet of a burst borrowed for header
-//! work.
+//! work; and the one place that turns an mbuf into the bytes of its data
+//! ([`first_segment_span`], [`first_segment`], [`first_segment_mut`]).
 //!
 //! Limits: only the first segment is seen (multi-segment mbufs are not supported); writable views
 //! assume a direct mbuf with reference count 1, as received or freshly allocated (indirect or
@@ -12,6 +13,64 @@ use dpdk_sys as sys;
 
 use super::Mempool;
 use crate::packet::PacketBuf;
+
+/// Where the bytes of `m`'s first segment lie: their address, `buf_addr + data_off`, and their
+/// length, `data_len`. This is the only place that arithmetic is written; [`first_segment`],
+/// [`first_segment_mut`] and [`Burst::for_each_data_mut`](super::Burst::for_each_data_mut) build
+/// on it.
+///
+/// # Safety
+///
+/// `m` must point at a live mbuf that DPDK initialised (allocated from a packet mbuf pool or
+/// received from a port), readable for the duration of the call, whose fields keep DPDK's
+/// invariant `data_off + data_len <= buf_len` (every edit in this module does). The returned
+/// `len` bytes from the returned address then lie inside the mbuf's data room; whether they may
+/// be read or written is up to the caller.
+#[inline(always)]
+pub(super) unsafe fn first_segment_span(m: *const sys::rte_mbuf) -> (*mut u8, usize) {
+    // SAFETY: m is readable (the caller's contract); data_off <= buf_len, so the offset stays
+    // inside the data room buf_addr starts.
+    unsafe {
+        (
+            ((*m).buf_addr as *mut u8).add(usize::from((*m).data_off)),
+            usize::from((*m).data_len),
+        )
+    }
+}
+
+/// The bytes of `m`'s first segment, for as long as `m` is borrowed.
+///
+/// # Safety
+///
+/// As for [`first_segment_span`], and nothing may write those bytes while the borrow lasts (the
+/// borrow itself keeps `data_off` and `data_len` from moving).
+#[inline(always)]
+pub(super) unsafe fn first_segment(m: &sys::rte_mbuf) -> &[u8] {
+    // SAFETY: the span lies inside the data room and nothing writes it while m is borrowed (both
+    // the caller's contract); the slice lives no longer than that borrow.
+    unsafe {
+        let (ptr, len) = first_segment_span(m);
+        std::slice::from_raw_parts(ptr, len)
+    }
+}
+
+/// The bytes of `m`'s first segment, writable, for as long as `m` is borrowed.
+///
+/// # Safety
+///
+/// As for [`first_segment_span`], and the data room must not be shared: the mbuf is direct with
+/// reference count 1 (as received or freshly allocated), so that while `m` is exclusively
+/// borrowed the slice is the only way to those bytes.
+#[inline(always)]
+pub(super) unsafe fn first_segment_mut(m: &mut sys::rte_mbuf) -> &mut [u8] {
+    // SAFETY: the span lies inside the data room, and the exclusive borrow of an unshared mbuf
+    // makes the slice the only access to it (the caller's contract); the slice lives no longer
+    // than that borrow.
+    unsafe {
+        let (ptr, len) = first_segment_span(m);
+        std::slice::from_raw_parts_mut(ptr, len)
+    }
+}
 
 /// One mbuf owned outside a burst, e.g. on its way to the slow path. Dropping it frees it.
 #[derive(Debug)]
@@ -28,47 +87,34 @@ impl OwnedMbuf {
         let raw = unsafe { sys::_rte_pktmbuf_alloc(pool.as_ptr()) };
         let m = NonNull::new(raw)?;
         let mut owned = OwnedMbuf(m);
-        // SAFETY: a freshly allocated mbuf (reset: data_len 0, data_off at the headroom) that we
-        // own; the bytes are copied only after checking they fit its tailroom.
-        unsafe {
-            let mb = owned.0.as_mut();
-            let room = usize::from(mb.buf_len) - usize::from(mb.data_off);
-            if bytes.len() > room || bytes.len() > usize::from(u16::MAX) {
-                return None;
-            }
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                (mb.buf_addr as *mut u8).add(usize::from(mb.data_off)),
-                bytes.len(),
-            );
-            mb.data_len = bytes.len() as u16;
-            mb.pkt_len = bytes.len() as u32;
+        // SAFETY: a freshly allocated mbuf that we own; nothing else refers to it.
+        let mb = unsafe { owned.0.as_mut() };
+        // Reset: data_len 0, data_off at the headroom. The length is set only once the bytes are
+        // known to fit its tailroom.
+        let room = usize::from(mb.buf_len) - usize::from(mb.data_off);
+        if bytes.len() > room || bytes.len() > usize::from(u16::MAX) {
+            return None;
         }
+        mb.data_len = bytes.len() as u16;
+        mb.pkt_len = bytes.len() as u32;
+        // SAFETY: a direct mbuf with refcnt 1 from the pool, ours alone; data_off + data_len <=
+        // buf_len by the check above.
+        unsafe { first_segment_mut(mb) }.copy_from_slice(bytes);
         Some(owned)
     }
 
     /// The packet's bytes (first and only segment).
     pub fn data(&self) -> &[u8] {
-        // SAFETY: an owned, valid single-segment mbuf; buf_addr + data_off .. + data_len lies in its data room.
-        unsafe {
-            let m = self.0.as_ref();
-            std::slice::from_raw_parts(
-                (m.buf_addr as *const u8).add(m.data_off as usize),
-                m.data_len as usize,
-            )
-        }
+        // SAFETY: an owned, valid single-segment mbuf; the shared borrow of self keeps it and its
+        // bytes unchanged meanwhile.
+        unsafe { first_segment(self.0.as_ref()) }
     }
 
     /// The packet's bytes, writable.
     pub fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`; `&mut self` makes this the only view of the exclusively owned mbuf.
-        unsafe {
-            let m = self.0.as_mut();
-            std::slice::from_raw_parts_mut(
-                (m.buf_addr as *mut u8).add(m.data_off as usize),
-                m.data_len as usize,
-            )
-        }
+        // SAFETY: as in `data`; the mbuf is direct with refcnt 1 (received or allocated by us) and
+        // `&mut self` makes this the only view of it.
+        unsafe { first_segment_mut(self.0.as_mut()) }
     }
 }
 
@@ -87,24 +133,15 @@ pub struct MbufPacket<'a> {
 impl PacketBuf for MbufPacket<'_> {
     #[inline]
     fn data(&self) -> &[u8] {
-        // SAFETY: buf_addr + data_off .. + data_len lies inside the mbuf's data room.
-        unsafe {
-            std::slice::from_raw_parts(
-                (self.m.buf_addr as *const u8).add(self.m.data_off as usize),
-                self.m.data_len as usize,
-            )
-        }
+        // SAFETY: a valid single-segment mbuf of a burst; the shared borrow of self keeps it and
+        // its bytes unchanged meanwhile.
+        unsafe { first_segment(self.m) }
     }
 
     #[inline]
     fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`; the mbuf is exclusively borrowed (received, refcnt 1, direct).
-        unsafe {
-            std::slice::from_raw_parts_mut(
-                (self.m.buf_addr as *mut u8).add(self.m.data_off as usize),
-                self.m.data_len as usize,
-            )
-        }
+        unsafe { first_segment_mut(self.m) }
     }
 
     #[inline]

@@ -6,7 +6,8 @@
 //! * `mempool`: [`Mempool`], a packet buffer pool on one NUMA node;
 //! * `port`: [`PortId`]'s set-up, link state and driver counters ([`PortInfo`], [`PortSetup`],
 //!   [`Link`], [`PortCounters`]);
-//! * `mbuf`: [`OwnedMbuf`] and [`MbufPacket`];
+//! * `mbuf`: [`OwnedMbuf`] and [`MbufPacket`], and the one place that turns an mbuf into the
+//!   bytes of its data;
 //! * `burst`: [`Burst`], the fixed-capacity array of mbufs a worker receives, edits and sends.
 //!
 //! Limits: multi-segment mbufs are not supported (ports are configured without scatter, and the
