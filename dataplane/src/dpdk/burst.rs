@@ -173,7 +173,7 @@ impl Burst {
         n
     }
 
-    /// Packet `i` as a [`PacketBuf`] whose headers can be pushed
+    /// Packet `i` as a [`PacketBuf`](crate::packet::PacketBuf) whose headers can be pushed
     /// and popped.
     #[inline]
     pub fn packet(&mut self, i: usize) -> MbufPacket<'_> {

@@ -18,7 +18,7 @@ pub struct Eal {
 }
 
 impl Eal {
-    /// Starts the EAL with `args` (argv[0] included). Only one EAL may exist per process.
+    /// Starts the EAL with `args` (`argv[0]` included). Only one EAL may exist per process.
     pub fn init(args: &[String]) -> Result<Eal> {
         let cargs: Vec<CString> = args
             .iter()
