@@ -370,3 +370,60 @@ pub(super) fn check_rule(index: usize, rule: &ClassifierRule) -> Result<(), Clas
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_ignore_host_bits_and_never_mix_families() {
+        let net = IpPrefix::ipv4(Ipv4Address::new(192, 168, 1, 77), 24);
+        assert_eq!(
+            net.network(),
+            IpPrefix::ipv4(Ipv4Address::new(192, 168, 1, 0), 24)
+        );
+        let mut inside = [0u8; 16];
+        inside[..4].copy_from_slice(&[192, 168, 1, 200]);
+        let mut outside = inside;
+        outside[2] = 2;
+        assert!(net.contains(IpFamily::Ipv4, &inside));
+        assert!(!net.contains(IpFamily::Ipv4, &outside));
+        assert!(!net.contains(IpFamily::Ipv6, &inside));
+        let any_v4 = IpPrefix::ipv4(Ipv4Address::new(0, 0, 0, 0), 0);
+        assert!(any_v4.contains(IpFamily::Ipv4, &outside));
+        assert!(!any_v4.contains(IpFamily::Ipv6, &outside));
+        let v6 = IpPrefix::ipv6(
+            Ipv6Address([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            32,
+        );
+        assert_eq!(v6.max_len(), 128);
+        assert_eq!(v6.network().addr[4..], [0u8; 12]);
+    }
+
+    #[test]
+    fn identity_is_the_canonical_match() {
+        let rule = ClassifierRule {
+            src: Some(IpPrefix::ipv4(Ipv4Address::new(10, 1, 2, 3), 8)),
+            dst_ports: Some(PortRange::ANY),
+            ..ClassifierRule::any(5, ClassifierAction::Pass)
+        };
+        let same = ClassifierRule {
+            src: Some(IpPrefix::ipv4(Ipv4Address::new(10, 9, 9, 9), 8)),
+            dst_ports: None,
+            ..ClassifierRule::any(5, ClassifierAction::Drop)
+        };
+        assert_eq!(rule.identity(), same.identity());
+        let other_priority = ClassifierRule {
+            priority: 6,
+            ..same.clone()
+        };
+        assert_ne!(rule.identity(), other_priority.identity());
+        assert_eq!(rule.family(), Some(IpFamily::Ipv4));
+        assert_eq!(
+            ClassifierRule::any(1, ClassifierAction::Pass).family(),
+            None
+        );
+        assert!(PortRange::new(10, 20).contains(10) && PortRange::new(10, 20).contains(20));
+        assert!(!PortRange::new(10, 20).contains(21));
+    }
+}

@@ -105,3 +105,63 @@ impl FlowCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::classifier_rule::MatchKey;
+    use crate::wire::{FlowKey, IpProtocol, Ipv4Address};
+
+    fn key(in_port: u16) -> Packed {
+        Packed::from_key(&MatchKey {
+            in_port,
+            vlan: None,
+            flow: FlowKey::ipv4(
+                Ipv4Address::new(10, 0, 0, 1),
+                Ipv4Address::new(10, 0, 0, 2),
+                IpProtocol::from(17),
+                1,
+                2,
+            ),
+        })
+    }
+
+    fn result(index: usize) -> Option<(usize, ClassifierAction)> {
+        Some((index, ClassifierAction::Pass))
+    }
+
+    #[test]
+    fn full_set_evicts_its_older_entry() {
+        // Capacity 2 is one set: every key lands in it, whatever its hash.
+        let mut cache = FlowCache::new(1);
+        assert_eq!(cache.capacity(), 2);
+        let (a, b, c) = (key(1), key(2), key(3));
+        assert_eq!(cache.get(a.hash64(), &a), None);
+        cache.insert(a.hash64(), a, result(1));
+        cache.insert(b.hash64(), b, None);
+        assert_eq!(cache.get(a.hash64(), &a), Some(result(1)));
+        // A cached "no match" is an answer too.
+        assert_eq!(cache.get(b.hash64(), &b), Some(None));
+        cache.insert(c.hash64(), c, result(3));
+        assert_eq!(cache.get(a.hash64(), &a), None);
+        assert_eq!(cache.get(b.hash64(), &b), Some(None));
+        assert_eq!(cache.get(c.hash64(), &c), Some(result(3)));
+    }
+
+    #[test]
+    fn invalidate_forgets_every_entry() {
+        let mut cache = FlowCache::new(8);
+        let keys: Vec<Packed> = (0..4).map(key).collect();
+        for (i, k) in keys.iter().enumerate() {
+            cache.insert(k.hash64(), *k, result(i));
+        }
+        cache.invalidate();
+        for k in &keys {
+            assert_eq!(cache.get(k.hash64(), k), None);
+        }
+        // The cache fills again as before.
+        cache.insert(keys[0].hash64(), keys[0], result(9));
+        assert_eq!(cache.get(keys[0].hash64(), &keys[0]), Some(result(9)));
+        assert_eq!(cache.capacity(), 8);
+    }
+}

@@ -158,3 +158,88 @@ pub(super) fn rule_mask_value(rule: &ClassifierRule) -> (Packed, Packed) {
     }
     (mask, value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::classifier_rule::{ClassifierAction, IpPrefix, PortRange};
+    use crate::wire::{FlowKey, IpProtocol, Ipv4Address, Ipv6Address};
+
+    fn key(vlan: Option<u16>, flow: FlowKey) -> MatchKey {
+        MatchKey {
+            in_port: 3,
+            vlan,
+            flow,
+        }
+    }
+
+    fn v4_flow() -> FlowKey {
+        FlowKey::ipv4(
+            Ipv4Address::new(10, 0, 0, 1),
+            Ipv4Address::new(10, 0, 0, 2),
+            IpProtocol::from(6),
+            1000,
+            80,
+        )
+    }
+
+    #[test]
+    fn packing_keeps_apart_what_the_fields_keep_apart() {
+        let untagged = Packed::from_key(&key(None, v4_flow()));
+        let priority_tagged = Packed::from_key(&key(Some(0), v4_flow()));
+        assert_ne!(untagged, priority_tagged);
+        // The same 16 address bytes as IPv6: another key.
+        let v4 = v4_flow();
+        let v6 = FlowKey {
+            family: IpFamily::Ipv6,
+            ..v4
+        };
+        assert_ne!(untagged, Packed::from_key(&key(None, v6)));
+        assert_eq!(untagged, Packed::from_key(&key(None, v4_flow())));
+        assert_eq!(untagged.hash64(), Packed::from_key(&key(None, v4)).hash64());
+        let other = FlowKey::ipv6(
+            Ipv6Address([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+            Ipv6Address([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]),
+            IpProtocol::from(17),
+            80,
+            1000,
+        );
+        assert_ne!(untagged, Packed::from_key(&key(None, other)));
+    }
+
+    #[test]
+    fn a_masked_key_equals_the_rule_value_when_the_rule_matches() {
+        let rule = ClassifierRule {
+            in_port: Some(3),
+            vlan: Some(100),
+            dst: Some(IpPrefix::ipv4(Ipv4Address::new(10, 0, 0, 77), 24)),
+            protocol: Some(6),
+            ..ClassifierRule::any(1, ClassifierAction::Pass)
+        };
+        let (mask, value) = rule_mask_value(&rule);
+        let hit = key(Some(100), v4_flow());
+        assert!(rule.matches(&hit));
+        assert_eq!(Packed::from_key(&hit).and(&mask), value);
+        let mut misses = [hit; 4];
+        misses[0].in_port = 4;
+        misses[1].vlan = None;
+        misses[2].flow.dst[2] = 1;
+        misses[3].flow.protocol = IpProtocol::from(17);
+        for miss in &misses {
+            assert!(!rule.matches(miss));
+            assert_ne!(Packed::from_key(miss).and(&mask), value, "{miss:?}");
+        }
+        // Ports are added per block by the classifier: here a single port.
+        let rule = ClassifierRule {
+            dst_ports: Some(PortRange::single(80)),
+            ..rule
+        };
+        let (mut mask, mut value) = rule_mask_value(&rule);
+        mask.or_ports(0, u16::MAX);
+        value.or_ports(0, 80);
+        assert_eq!(Packed::from_key(&hit).and(&mask), value);
+        let mut miss = hit;
+        miss.flow.dst_port = 81;
+        assert_ne!(Packed::from_key(&miss).and(&mask), value);
+    }
+}
