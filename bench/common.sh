@@ -1,9 +1,9 @@
 # Shared by the bench scripts (sourced, not run): build qdp, a scratch folder, the memory both qdp and
 # testpmd use, the median of per-second rates, and testpmd and qdp runners. Expects $seconds.
+# QDP=/path/to/qdp runs that binary instead of building target/release/qdp.
 
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd missing: apt-get install -y dpdk" >&2; exit 1; }
-cargo build --release -q -p qdp
-qdp=target/release/qdp
+if [ -n "${QDP:-}" ]; then qdp=$QDP; else cargo build --release -q -p qdp; qdp=target/release/qdp; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -9,7 +9,8 @@ control threads on CPU 0. Peers in the same run: dpdk-testpmd io (the ceiling of
 macswap, and Open vSwitch's DPDK datapath configured as an NSH SFF (bench/ovs.sh; skipped with a
 message when not installed). Each figure is the median of the per-second rates of a run (first
 second skipped); each scenario runs --rounds times, interleaved with its peers, and the table
-shows the median, min and max of the runs.
+shows the median, min and max of the runs. QDP=/path/to/qdp (and QDPCTL=) run other binaries than
+target/release/.
 
 Writes DIR/results.md (tables), DIR/results.json (every sample), DIR/sweep.svg (frame-size sweep,
 gnuplot) and DIR/sweep.dat. Latency at 10/50/90 % of the maximum offered load is measured with
@@ -29,8 +30,8 @@ import tempfile
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-QDP = os.path.join(ROOT, "target/release/qdp")
-QDPCTL = os.path.join(ROOT, "target/release/qdpctl")
+QDP = os.environ.get("QDP") or os.path.join(ROOT, "target/release/qdp")
+QDPCTL = os.environ.get("QDPCTL") or os.path.join(ROOT, "target/release/qdpctl")
 PY = "/usr/bin/python3"
 SIZES = [64, 128, 256, 512, 1024, 1280, 1518]
 LINE_RATE_10G = {s: 10e9 / ((s + 20) * 8) / 1e6 for s in SIZES}  # Mpps, preamble + IFG

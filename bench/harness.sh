@@ -13,5 +13,5 @@ cd "$(dirname "$0")/.."
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd missing: bash tests/install-deps.sh" >&2; exit 1; }
 [ -x /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk ] || \
   echo "harness: Open vSwitch with DPDK not installed; its column is skipped (apt-get install -y openvswitch-switch-dpdk)" >&2
-cargo build --release -q -p qdp
+[ -n "${QDP:-}" ] || cargo build --release -q -p qdp  # QDP=/path/to/qdp: run that binary instead
 exec /usr/bin/python3 bench/harness.py "$@"

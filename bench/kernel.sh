@@ -6,7 +6,8 @@
 #   bash bench/kernel.sh [--rounds N] [--seconds S]
 #
 # tests/topology.sh builds the namespaces; both forwarders read and write the veth ends with
-# net_af_packet, one forwarding core (CPU 1). Run as root.
+# net_af_packet, one forwarding core (CPU 1). Run as root. QDP=/path/to/qdp runs that binary instead
+# of building target/release/qdp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--rounds N] [--seconds S]" >&2; exit 2 ;;
   esac
 done
-cargo build --release -q -p qdp
+if [ -n "${QDP:-}" ]; then qdp=$QDP; else cargo build --release -q -p qdp; qdp=target/release/qdp; fi
 work=$(mktemp -d)
 cleanup() {
   [ -n "${fwd:-}" ] && kill "$fwd" 2>/dev/null && wait "$fwd" 2>/dev/null
@@ -65,7 +66,7 @@ for r in $(seq "$rounds"); do
   [ "$r" = 1 ] && rtt_testpmd=$(rtt_ms qdpt-client 10.2.0.1)
   stop_fwd
   bash tests/topology.sh up
-  start_fwd target/release/qdp run pipelines/kernel-chain.toml --socket "$work/qdp.sock"
+  start_fwd "$qdp" run pipelines/kernel-chain.toml --socket "$work/qdp.sock"
   tcp[qdp]+="$(tcp_gbps) "
   [ "$r" = 1 ] && rtt_qdp=$(rtt_ms qdpt-client 10.2.0.1)
   stop_fwd
