@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Render a benchmark pipeline: pipelines/bench/NAME.toml with the run's values filled in.
+
+    bench/render.py NAME|FILE [--pcap FILE] [--hugepages required|off] [-o OUT]
+
+The one place the placeholders of pipelines/bench/ are replaced (bench/*.sh run this, bench/harness.py
+imports it; pipelines/bench/README.md describes the scheme):
+
+    @PCAP@        the pcap the input port replays (--pcap)
+    @HUGEPAGES@   eal.hugepages, "required" or "off" (--hugepages)
+    @PATHS@       a line of its own: 9999 [[paths]] p101..p10099, SPI 101..10099, each to the
+                  remote SFF sff3 (with the file's p100, the 10k SPIs of
+                  `tests/sfc_traffic.py vxlan-nsh --spi 100 --spis 10000`)
+    @RULES@       a line of its own: 9999 [[classifier]] /32 drop rules on sources 10.200.0.0 ..
+                  10.200.39.14, which the traffic never matches
+
+A value given that the file does not use is ignored; a placeholder left without a value is an error.
+"""
+
+import argparse
+import os
+import re
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+DIR = os.path.join(ROOT, "pipelines/bench")
+
+
+def extra_paths(n=9999, base=101, hop='{ si = 255, sff = "sff3" }'):
+    return "".join(f'[[paths]]\nname = "p{base + i}"\nspi = {base + i}\nhops = [{hop}]\n'
+                   for i in range(n))
+
+
+def extra_rules(n=9999):
+    return "".join(f'[[classifier]]\npriority = 10\nsrc = "10.200.{i // 256}.{i % 256}/32"\n'
+                   f'action = "drop"\n' for i in range(n))
+
+
+SECTIONS = {"@PATHS@": extra_paths, "@RULES@": extra_rules}
+
+
+def path(name):
+    """The file of a pipeline name (`transit`) or path."""
+    if os.sep in name or name.endswith(".toml"):
+        return name
+    return os.path.join(DIR, name + ".toml")
+
+
+def render(name, pcap=None, hugepages=None):
+    """The text of pipeline `name` (a file under pipelines/bench/ or a path) with its placeholders
+    replaced; ValueError when one is left without a value."""
+    with open(path(name)) as f:
+        text = f.read()
+    values = {}
+    if pcap is not None:
+        if re.search(r'[",\\\n]', pcap):
+            raise ValueError(f"pcap path {pcap!r}: a quote, comma, backslash or newline would "
+                             "break the vdev string")
+        values["@PCAP@"] = pcap
+    if hugepages is not None:
+        if hugepages not in ("required", "off", "auto"):
+            raise ValueError(f"hugepages {hugepages!r}: required, off or auto")
+        values["@HUGEPAGES@"] = hugepages
+    lines = []
+    for line in text.splitlines(keepends=True):
+        gen = SECTIONS.get(line.strip())
+        if gen:
+            lines.append(gen())
+            continue
+        for k, v in values.items():
+            line = line.replace(k, v)
+        lines.append(line)
+    out = "".join(lines)
+    left = sorted(set(re.findall(r"@[A-Z_]+@", out)))
+    if left:
+        raise ValueError(f"{path(name)}: no value for {', '.join(left)}")
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("name", help="a file under pipelines/bench/ without .toml, or a path")
+    ap.add_argument("--pcap")
+    ap.add_argument("--hugepages", choices=["required", "off", "auto"])
+    ap.add_argument("-o", "--output", help="write here instead of stdout")
+    a = ap.parse_args()
+    try:
+        text = render(a.name, a.pcap, a.hugepages)
+    except (OSError, ValueError) as e:
+        sys.exit(f"render: {e}")
+    if a.output:
+        with open(a.output, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
