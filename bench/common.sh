@@ -1,6 +1,7 @@
 # Shared by the bench scripts (sourced, not run): build qdp, a scratch folder, the memory both qdp and
-# testpmd use, the median of per-second rates, and testpmd and qdp runners. Expects $seconds.
-# QDP=/path/to/qdp runs that binary instead of building target/release/qdp.
+# testpmd use, the median of per-second rates, the pipelines of pipelines/bench/, and testpmd and
+# qdp runners. Expects $seconds. QDP=/path/to/qdp runs that binary instead of building
+# target/release/qdp.
 
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd missing: apt-get install -y dpdk" >&2; exit 1; }
 if [ -n "${QDP:-}" ]; then qdp=$QDP; else cargo build --release -q -p qdp; qdp=target/release/qdp; fi
@@ -10,12 +11,15 @@ trap 'rm -rf "$work"' EXIT
 # Same memory for both: hugepages when 1 GiB is free, else ordinary pages.
 free_kb=$(awk '/HugePages_Free/{f=$2} /Hugepagesize/{s=$2} END{print f*s}' /proc/meminfo)
 if [ "${free_kb:-0}" -ge 1048576 ] && grep -qs ' hugetlbfs ' /proc/mounts; then
-  mem_eal=(--huge-unlink) mem_qdp='hugepages = "required"' mem_note="hugepages"
+  mem_eal=(--huge-unlink) qdp_huge=required mem_note="hugepages"
 else
-  mem_eal=(--no-huge -m 1024) mem_qdp='hugepages = "off"' mem_note="no hugepages (--no-huge)"
+  mem_eal=(--no-huge -m 1024) qdp_huge=off mem_note="no hugepages (--no-huge)"
 fi
 
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print 0; exit} m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f\n", m}'; }
+
+# pipeline NAME [--pcap FILE]: pipelines/bench/NAME.toml with this run's values filled in, on stdout.
+pipeline() { python3 bench/render.py "$1" --hugepages "$qdp_huge" "${@:2}"; }
 
 # testpmd PCAP MODE: median Mpps received on the pcap replay port (first second skipped).
 testpmd_rate() {

@@ -9,8 +9,8 @@ control threads on CPU 0. Peers in the same run: dpdk-testpmd io (the ceiling of
 macswap, and Open vSwitch's DPDK datapath configured as an NSH SFF (bench/ovs.sh; skipped with a
 message when not installed). Each figure is the median of the per-second rates of a run (first
 second skipped); each scenario runs --rounds times, interleaved with its peers, and the table
-shows the median, min and max of the runs. QDP=/path/to/qdp (and QDPCTL=) run other binaries than
-target/release/.
+shows the median, min and max of the runs. qdp's pipelines are pipelines/bench/NAME.toml, filled in
+by bench/render.py; QDP=/path/to/qdp (and QDPCTL=) run other binaries than target/release/.
 
 Writes DIR/results.md (tables), DIR/results.json (every sample), DIR/sweep.svg (frame-size sweep,
 gnuplot) and DIR/sweep.dat. Latency at 10/50/90 % of the maximum offered load is measured with
@@ -28,6 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import render  # noqa: E402  bench/render.py: pipelines/bench/*.toml with a run's values
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 QDP = os.environ.get("QDP") or os.path.join(ROOT, "target/release/qdp")
@@ -67,7 +70,7 @@ class Env:
         self.seconds = seconds
         self.huge = hugepages_free_bytes() >= (1 << 30)
         self.eal_mem = ["--huge-unlink"] if self.huge else ["--no-huge", "-m", "1024"]
-        self.qdp_mem = 'hugepages = "required"' if self.huge else 'hugepages = "off"'
+        self.qdp_huge = "required" if self.huge else "off"
         self.mem_note = "hugepages" if self.huge else "no hugepages (--no-huge)"
 
 
@@ -136,97 +139,11 @@ def testpmd(env, pcap, mode):
     return rates[1:]
 
 
-def qdp_toml(env, pcap, body, extra_ports=""):
-    return f"""name = "bench"
-[eal]
-cores = [0, 1]
-file_prefix = "qdp-bench"
-{env.qdp_mem}
-memory_mb = 512
-log_level = "error"
-[mempool]
-mbufs = 16383
-cache = 256
-[[ports]]
-name = "in"
-vdev = "net_pcap0,rx_pcap={pcap},infinite_rx=1"
-[[ports]]
-name = "out"
-vdev = "net_null1,no-rx=1"
-rx_queues = 0
-{extra_ports}
-[[workers]]
-name = "w0"
-core = 1
-rx = ["in"]
-{body}
-"""
-
-
-SFC_HEAD = """
-[[vteps]]
-name = "v-in"
-port = "in"
-address = "10.0.0.2"
-mac = "02:00:00:00:00:02"
-[[vteps]]
-name = "v-out"
-port = "out"
-address = "10.0.0.2"
-mac = "02:00:00:00:00:02"
-[[neighbors]]
-name = "sff3"
-port = "out"
-address = "10.0.0.3"
-mac = "02:00:00:00:00:03"
-[[exits]]
-name = "server"
-port = "out"
-dst_mac = "02:00:00:00:00:0b"
-"""
-
-
-def paths(n, hop='{ si = 255, sff = "sff3" }', base=100):
-    return "".join(f'[[paths]]\nname = "p{base + i}"\nspi = {base + i}\nhops = [{hop}]\n'
-                   for i in range(n))
-
-
-def rules(n):
-    return "".join(f'[[classifier]]\npriority = 10\nsrc = "10.200.{i // 256}.{i % 256}/32"\n'
-                   f'action = "drop"\n' for i in range(n))
-
-
-def scenario_body(name):
-    """The pipeline body (after the ports) of a qdp scenario."""
-    if name == "xconnect":
-        return '[[cross_connect]]\na = "in"\nb = "out"\n'
-    if name == "transit":
-        return SFC_HEAD + paths(1)
-    if name == "transit-10k-paths":
-        return SFC_HEAD + paths(10000)
-    if name == "decap":
-        return SFC_HEAD + paths(1, '{ si = 255, end = "server" }')
-    if name == "proxy":
-        return (SFC_HEAD + '[[sfs]]\nname = "legacy"\nkind = "proxy"\nport = "out"\nvlan = 10\n'
-                + paths(1, '{ si = 255, sf = "legacy" }, { si = 254, end = "server" }'))
-    if name in ("encap", "encap-10k-rules"):
-        body = SFC_HEAD + paths(1) + ('[[classifier]]\npriority = 100\nsrc = "10.1.0.0/16"\n'
-                                      'path = "p100"\n')
-        return body + (rules(9999) if name == "encap-10k-rules" else "")
-    if name == "chain":
-        return (SFC_HEAD + '[[sfs]]\nname = "fw"\nkind = "firewall"\n'
-                'rules = [{ protocol = "tcp", dst_ports = 23, action = "deny" }]\n'
-                '[[sfs]]\nname = "count"\nkind = "counter"\n'
-                + paths(1, '{ si = 255, sf = "fw" }, { si = 254, sf = "count" }, '
-                           '{ si = 253, end = "server" }')
-                + '[[classifier]]\nsrc = "10.1.0.0/16"\npath = "p100"\n')
-    raise ValueError(name)
-
-
 def qdp(env, pcap, name):
+    """Per-second rx rates of qdp running pipelines/bench/NAME.toml on `pcap`."""
     toml = os.path.join(env.work, f"{name}.toml")
     with open(toml, "w") as f:
-        f.write(qdp_toml(env, pcap, scenario_body(name)))
+        f.write(render.render(name, pcap=pcap, hugepages=env.qdp_huge))
     out = subprocess.run([QDP, "run", toml, "--duration", str(env.seconds), "--no-control"],
                          capture_output=True, text=True).stdout
     rates = []
@@ -449,11 +366,8 @@ def latency_at_loads(env):
        "ip link set qdpb-dut up && ethtool -K qdpb-gen tx off >/dev/null 2>&1; true")
     sock = os.path.join(env.work, "lat.sock")
     toml = os.path.join(env.work, "lat.toml")
-    body = SFC_HEAD + paths(1) + "[control]\nlatency = true\n"
     with open(toml, "w") as f:
-        f.write(qdp_toml(env, "x", body).replace(
-            'vdev = "net_pcap0,rx_pcap=x,infinite_rx=1"',
-            'vdev = "net_af_packet0,iface=qdpb-dut,qpairs=1"'))
+        f.write(render.render("transit-lat-veth", hugepages=env.qdp_huge))
     result = {"setup": "trafgen on CPU 0 → veth → net_af_packet → qdp SFF transit (worker on "
                        "CPU 1) → net_null; latency from qdp's rx-to-tx histograms"}
     q = subprocess.Popen([QDP, "run", toml, "--socket", sock], stdout=subprocess.DEVNULL,

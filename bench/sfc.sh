@@ -8,6 +8,8 @@
 # Input: net_pcap0,rx_pcap=F,infinite_rx=1 (frames built by tests/sfc_traffic.py); output:
 # net_null1,no-rx=1; one forwarding core. Medians of the per-second rates, first second skipped.
 # transit-lat and chain-lat are transit-1p and chain with latency measurement on, to show its cost.
+# The pipelines are pipelines/bench/*.toml (run_qdp names each column's); QDP=/path/to/qdp runs that
+# binary instead of building target/release/qdp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,71 +28,18 @@ $py tests/sfc_traffic.py plain "$work/plain.pcap" --flows 256 --per-flow 1 --siz
 
 testpmd() { testpmd_rate "$1" io; }
 
-# The common part of every qdp scenario: pcap replay in, null out, VTEPs on both.
-head_toml() { # pcap
-  cat <<TOML
-name = "bench-sfc"
-[eal]
-cores = [0, 1]
-file_prefix = "qdp-bench"
-$mem_qdp
-memory_mb = 512
-log_level = "error"
-[[ports]]
-name = "in"
-vdev = "net_pcap0,rx_pcap=$1,infinite_rx=1"
-[[ports]]
-name = "out"
-vdev = "net_null1,no-rx=1"
-rx_queues = 0
-[[workers]]
-name = "w0"
-core = 1
-rx = ["in"]
-[[vteps]]
-name = "v-in"
-port = "in"
-address = "10.0.0.2"
-mac = "02:00:00:00:00:02"
-[[vteps]]
-name = "v-out"
-port = "out"
-address = "10.0.0.2"
-mac = "02:00:00:00:00:02"
-[[neighbors]]
-name = "sff3"
-port = "out"
-address = "10.0.0.3"
-mac = "02:00:00:00:00:03"
-[[exits]]
-name = "server"
-port = "out"
-dst_mac = "02:00:00:00:00:0b"
-TOML
-}
-
-extra_paths() { # n: SPIs 1000.. each to the remote SFF
-  for i in $(seq 1000 $((1000 + $1 - 1))); do printf '[[paths]]\nname = "x%d"\nspi = %d\nhops = [{ si = 255, sff = "sff3" }]\n' "$i" "$i"; done
-}
-extra_rules() { # n: /32 sources that never match the traffic
-  for i in $(seq 0 $(($1 - 1))); do printf '[[classifier]]\npriority = 10\nsrc = "10.200.%d.%d/32"\naction = "drop"\n' $((i / 256)) $((i % 256)); done
-}
-
-scenario() { # name -> toml on stdout
+run_qdp() { # column: its pipeline (pipelines/bench/FILE.toml) and traffic
+  local f t=transit
   case "$1" in
-    transit-1p) head_toml "$work/transit.pcap"; printf '[[paths]]\nname = "p"\nspi = 100\nhops = [{ si = 255, sff = "sff3" }]\n' ;;
-    transit-10kp) scenario transit-1p; extra_paths 9999 ;;
-    encap-1r) head_toml "$work/plain.pcap"; printf '[[paths]]\nname = "p"\nspi = 100\nhops = [{ si = 255, sff = "sff3" }]\n[[classifier]]\npriority = 100\nsrc = "10.1.0.0/16"\npath = "p"\n' ;;
-    encap-10kr) scenario encap-1r; extra_rules 9999 ;;
-    decap) head_toml "$work/transit.pcap"; printf '[[paths]]\nname = "p"\nspi = 100\nhops = [{ si = 255, end = "server" }]\n' ;;
-    chain) head_toml "$work/plain.pcap"; printf '[[sfs]]\nname = "fw"\nkind = "firewall"\nrules = [{ protocol = "tcp", dst_ports = 23, action = "deny" }]\n[[sfs]]\nname = "count"\nkind = "counter"\n[[paths]]\nname = "p"\nspi = 1\nhops = [{ si = 255, sf = "fw" }, { si = 254, sf = "count" }, { si = 253, end = "server" }]\n[[classifier]]\nsrc = "10.1.0.0/16"\npath = "p"\n' ;;
-    transit-lat) scenario transit-1p; printf '[control]\nlatency = true\n' ;;
-    chain-lat) scenario chain; printf '[control]\nlatency = true\n' ;;
+    transit-1p) f=transit ;;
+    transit-10kp) f=transit-10k-paths ;;
+    encap-1r) f=encap t=plain ;;
+    encap-10kr) f=encap-10k-rules t=plain ;;
+    transit-lat|decap) f=$1 ;;
+    chain|chain-lat) f=$1 t=plain ;;
+    *) echo "run_qdp: no pipeline for $1" >&2; return 1 ;;
   esac
-}
-
-run_qdp() { # scenario
-  scenario "$1" > "$work/$1.toml"
+  pipeline "$f" --pcap "$work/$t.pcap" > "$work/$1.toml" || return
   qdp_rate "$work/$1.toml"
 }
 

@@ -8,6 +8,8 @@
 # Each round runs testpmd io, qdp cross-connect, testpmd macswap and qdp cross-connect with a MAC
 # rewrite, one after the other; the medians of the per-second rates (first second skipped) are
 # compared: cross-connect against io, cross-connect + rewrite against macswap (both touch every frame).
+# The pipelines are pipelines/bench/xconnect.toml and xconnect-rewrite.toml; QDP=/path/to/qdp runs
+# that binary instead of building target/release/qdp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,34 +29,8 @@ $qdp gen-pcap --flows "$flows" --frame-size "$frame" -o "$pcap"
 
 run_testpmd() { testpmd_rate "$pcap" "$1"; }
 
-run_qdp() { # $1 = rewrite line or empty
-  cat > "$work/p.toml" <<TOML
-name = "bench-xconnect"
-[eal]
-cores = [0, 1]
-file_prefix = "qdp-bench"
-$mem_qdp
-memory_mb = 512
-log_level = "error"
-[mempool]
-mbufs = 16383
-cache = 256
-[[ports]]
-name = "in"
-vdev = "net_pcap0,rx_pcap=$pcap,infinite_rx=1"
-[[ports]]
-name = "out"
-vdev = "net_null1,no-rx=1"
-rx_queues = 0
-[[workers]]
-name = "w0"
-core = 1
-rx = ["in"]
-[[cross_connect]]
-a = "in"
-b = "out"
-$1
-TOML
+run_qdp() { # pipelines/bench/FILE.toml: xconnect, or xconnect-rewrite (MAC rewrite in -> out)
+  pipeline "$1" --pcap "$pcap" > "$work/p.toml" || return
   qdp_rate "$work/p.toml"
 }
 
@@ -62,8 +38,8 @@ echo "cross-connect bench: ${frame} B frames (without FCS), $flows flows, $round
 printf '%-6s %12s %12s %12s %12s\n' round testpmd-io qdp-xc testpmd-swap qdp-xc-rw
 tp=() xc=() sw=() rw=()
 for r in $(seq 1 "$rounds"); do
-  a=$(run_testpmd io); b=$(run_qdp "")
-  d=$(run_testpmd macswap); c=$(run_qdp 'a_to_b = { src_mac = "02:00:00:00:00:0a", dst_mac = "02:00:00:00:00:0b" }')
+  a=$(run_testpmd io); b=$(run_qdp xconnect)
+  d=$(run_testpmd macswap); c=$(run_qdp xconnect-rewrite)
   tp+=("$a") xc+=("$b") sw+=("$d") rw+=("$c")
   printf '%-6s %12s %12s %12s %12s  Mpps\n' "$r" "$a" "$b" "$d" "$c"
 done
