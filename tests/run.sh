@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 bash tests/install-deps.sh
 # Integration tests start DPDK processes; one at a time on a small box.
 cargo test --workspace -- --test-threads=1
+# The benchmark pipelines (pipelines/bench/), rendered, pass `qdp check`.
+QDP=target/debug/qdp bash bench/check-pipelines.sh
