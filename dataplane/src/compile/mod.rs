@@ -32,6 +32,10 @@ pub enum CompileError {
         what: &'static str,
         name: String,
     },
+    /// A section whose shape its kind does not allow (a remote SF without a neighbour, a hop
+    /// with two targets); a file `qdp check` accepted never has one.
+    #[error("{field}: {reason}")]
+    Shape { field: String, reason: &'static str },
     /// VXLAN-GPE toward an address of a family no VTEP on the neighbour's port has.
     #[error("{field}: VXLAN-GPE to {address} needs a VTEP of the same address family on its port")]
     NoVtep { field: String, address: IpAddr },
@@ -51,6 +55,7 @@ impl CompileError {
     pub fn field(&self) -> &str {
         match self {
             CompileError::Unknown { field, .. }
+            | CompileError::Shape { field, .. }
             | CompileError::NoVtep { field, .. }
             | CompileError::NshHeader { field, .. }
             | CompileError::Rules { field, .. } => field,
@@ -76,4 +81,98 @@ pub fn check(p: &Pipeline) -> Result<(), ConfigErrors> {
         sfc_tables(p, &[], None).map_err(|e| ConfigErrors(vec![e.to_config_error()]))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[eal]
+cores = [0, 1]
+[[ports]]
+name = "net"
+vdev = "net_null0"
+[[workers]]
+name = "w0"
+core = 1
+rx = ["net"]
+[[exits]]
+name = "out"
+port = "net"
+[[neighbors]]
+name = "n"
+port = "net"
+mac = "02:00:00:00:00:03"
+[[sfs]]
+name = "ids"
+kind = "remote"
+neighbor = "n"
+[[paths]]
+name = "p"
+spi = 100
+hops = [{ si = 255, sf = "fw" }, { si = 254, sf = "ids" }, { si = 253, end = "out" }]
+"#;
+
+    fn errors(extra: &str) -> Vec<ConfigError> {
+        let p = Pipeline::from_toml(&format!("{BASE}{extra}")).unwrap();
+        check(&p).unwrap_err().0
+    }
+
+    #[test]
+    fn compile_errors_are_filed_under_the_field_that_caused_them() {
+        let firewall = errors(
+            r#"
+[[sfs]]
+name = "fw"
+kind = "firewall"
+rules = [{ dst_ports = 23, action = "deny" }, { dst_ports = 23, action = "allow" }]
+"#,
+        );
+        assert_eq!(firewall.len(), 1);
+        assert_eq!(firewall[0].field, "sfs[1].rules");
+        let classifier = errors(
+            r#"
+[[sfs]]
+name = "fw"
+kind = "firewall"
+[[classifier]]
+path = "p"
+[[classifier]]
+path = "p"
+"#,
+        );
+        assert_eq!(classifier[0].field, "classifier");
+    }
+
+    #[test]
+    fn a_shape_the_kinds_do_not_allow_cannot_be_resolved() {
+        let mut p = Pipeline::from_toml(&format!(
+            "{BASE}[[sfs]]\nname = \"fw\"\nkind = \"firewall\"\n"
+        ))
+        .unwrap();
+        p.sfs[0].neighbor = None;
+        assert_eq!(
+            resolve::SfcSpec::resolve(&p).unwrap_err(),
+            CompileError::Shape {
+                field: "sfs[0].neighbor".into(),
+                reason: "a remote SF needs neighbor",
+            }
+        );
+        p.sfs[0].neighbor = Some("n".into());
+        p.paths[0].hops[2].sff = Some("n".into());
+        let e = resolve::SfcSpec::resolve(&p).unwrap_err();
+        assert_eq!(e.field(), "paths[0].hops[2].si");
+        p.paths[0].hops[2].sff = None;
+        p.paths[0].hops[1].sf = Some("nothing".into());
+        assert_eq!(
+            resolve::SfcSpec::resolve(&p).unwrap_err().to_string(),
+            "paths[0].hops[1].sf: names no SF called 'nothing'"
+        );
+        assert!(resolve::SfcSpec::resolve(&{
+            p.paths[0].hops[1].sf = Some("ids".into());
+            p
+        })
+        .is_ok());
+    }
 }

@@ -328,10 +328,9 @@ impl SfcSpec {
     /// An SF's kind and the settings it takes.
     fn sf_kind(n: &Names<'_>, i: usize, s: &SfConfig) -> Result<SfKindSpec, CompileError> {
         let f = |x: &str| format!("sfs[{i}].{x}");
-        let missing = |x: &str| CompileError::Unknown {
+        let missing = |x: &str, reason| CompileError::Shape {
             field: f(x),
-            what: "value for",
-            name: x.to_string(),
+            reason,
         };
         Ok(match s.kind {
             SfKind::Counter => SfKindSpec::Counter,
@@ -352,13 +351,19 @@ impl SfcSpec {
                 }
             }
             SfKind::Remote => {
-                let name = s.neighbor.as_deref().ok_or_else(|| missing("neighbor"))?;
+                let name = s
+                    .neighbor
+                    .as_deref()
+                    .ok_or_else(|| missing("neighbor", "a remote SF needs neighbor"))?;
                 SfKindSpec::Remote {
                     neighbor: n.neighbor(name, f("neighbor"))?,
                 }
             }
             SfKind::Proxy => {
-                let name = s.port.as_deref().ok_or_else(|| missing("port"))?;
+                let name = s
+                    .port
+                    .as_deref()
+                    .ok_or_else(|| missing("port", "a proxy SF needs port"))?;
                 SfKindSpec::Proxy {
                     port: n.port(name, f("port"))?,
                     vlan: s.vlan,
@@ -384,10 +389,9 @@ impl SfcSpec {
             (None, Some(x), None) => Hop::Sff(n.neighbor(x, f("sff"))?),
             (None, None, Some(e)) => Hop::End(n.exit(e, f("end"))?),
             _ => {
-                return Err(CompileError::Unknown {
+                return Err(CompileError::Shape {
                     field: f("si"),
-                    what: "single target (one of sf, sff, end) in",
-                    name: "the hop".into(),
+                    reason: "a hop takes exactly one of sf, sff or end",
                 })
             }
         })
