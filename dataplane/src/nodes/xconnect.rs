@@ -6,7 +6,7 @@
 
 use crate::config::MacRewrite;
 use crate::stats::DropReason;
-use crate::wire::ethernet::HEADER_LEN as ETHERNET_HEADER_LEN;
+use crate::wire::ethernet::{self, HEADER_LEN as ETHERNET_HEADER_LEN};
 
 /// One direction of a cross-connect, as the worker runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +35,10 @@ pub fn rewrite_macs(frame: &mut [u8], rw: &MacRewrite) -> Result<(), DropReason>
         return Err(DropReason::Runt);
     }
     if let Some(dst) = rw.dst_mac {
-        frame[0..6].copy_from_slice(&dst.0);
+        frame[ethernet::field::DESTINATION].copy_from_slice(&dst.0);
     }
     if let Some(src) = rw.src_mac {
-        frame[6..12].copy_from_slice(&src.0);
+        frame[ethernet::field::SOURCE].copy_from_slice(&src.0);
     }
     Ok(())
 }

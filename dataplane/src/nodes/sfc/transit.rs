@@ -192,11 +192,15 @@ impl SfcTables {
         // with well-formed TLVs.
         let h = rest.first_chunk::<{ nsh::HEADER_LEN }>()?;
         let si = h[nsh::field::SI];
-        if h[0] & nsh::VERSION_O_MASK != 0 || nsh::ttl_of(rest) <= 1 || si == 0 {
+        let [b0, b1] = [
+            h[nsh::field::VER_TTL_LEN.start],
+            h[nsh::field::VER_TTL_LEN.start + 1],
+        ];
+        if b0 & nsh::VERSION_O_MASK != 0 || nsh::ttl_of(rest) <= 1 || si == 0 {
             return None;
         }
         let sig = match h[nsh::field::MD_TYPE] & nsh::MD_TYPE_MASK {
-            1 if h[1] & nsh::LEN_MASK_BYTE == nsh::MD1_LEN_WORDS
+            1 if b1 & nsh::LEN_MASK_BYTE == nsh::MD1_LEN_WORDS
                 && rest.len() >= nsh::MD1_HEADER_LEN =>
             {
                 signature(d)?
@@ -205,7 +209,8 @@ impl SfcTables {
             _ => return None,
         };
         // SPI and SI as they stand in the packet.
-        let [s0, s1, s2] = [h[4], h[5], h[6]];
+        let spi = nsh::field::SPI.start;
+        let [s0, s1, s2] = [h[spi], h[spi + 1], h[spi + 2]];
         let key = u64::from(u32::from_ne_bytes([s0, s1, s2, si]));
         if st.transit.key != key {
             st.transit = self.transit_lookup(key, u32::from_be_bytes([0, s0, s1, s2]), si)?;
