@@ -1,10 +1,14 @@
 //! qdp: a userspace packet dataplane on DPDK for service function chaining (RFC 7665, RFC 8300).
 //!
-//! Layout: [`dpdk`] is the only module with `unsafe` code (EAL, mempools, ports, bursts);
-//! [`wire`] holds zero-copy header views; [`tables`] the lookup tables (classifier); [`nodes`] the
-//! packet-processing nodes; [`worker`] the poll loop; [`config`] the pipeline file schema and its
-//! checks; [`stats`] the counters; [`control`] the control socket, commands and metrics;
-//! [`runtime`] ties them together for `qdp run`.
+//! Layers, bottom up; each module uses only those below it (`tests/layers.rs` checks it):
+//! [`wire`] (zero-copy header views), [`packet`] (the buffer traits) and [`node`] (the graph's
+//! nodes and counted reasons); [`dpdk`], the only module with `unsafe` code (EAL, mempools,
+//! ports, bursts), and [`tables`] (the classifier and the compiled SFC tables); [`stats`] and
+//! [`slowpath`]; [`config`] (the pipeline file, typed, and its checks); [`arp`] and [`compile`]
+//! (configuration → tables); [`nodes`] (the packet-processing nodes); [`shared`] (what workers
+//! and the control thread share); [`worker`] (the poll loop) and [`change`] (the one change
+//! path); [`host`] and [`control`] (the socket, its commands, counters and metrics);
+//! [`runtime`], which ties them together for `qdp run`.
 #![deny(unsafe_code)]
 
 pub mod arp;
