@@ -127,8 +127,7 @@ impl Burst {
     pub fn data(&self, i: usize) -> &[u8] {
         assert!(i < self.len);
         let m = self.mbufs[i];
-        // SAFETY: m is a valid single-segment mbuf owned by this burst, and the shared borrow of
-        // self prevents mutation of it or its bytes meanwhile.
+        // SAFETY: m is a valid single-segment mbuf owned by this burst, and the shared borrow of self prevents mutation of it or its bytes meanwhile.
         unsafe { first_segment(&*m) }
     }
 
@@ -137,8 +136,7 @@ impl Burst {
     pub fn data_mut(&mut self, i: usize) -> &mut [u8] {
         assert!(i < self.len);
         let m = self.mbufs[i];
-        // SAFETY: as in `data`; the exclusive borrow of self makes this the only view of the
-        // packet, and an mbuf we received is not shared (refcnt 1, direct).
+        // SAFETY: as in `data`; the exclusive borrow of self makes this the only view of the packet, and an mbuf we received is not shared (refcnt 1, direct).
         unsafe { first_segment_mut(&mut *m) }
     }
 
@@ -152,8 +150,7 @@ impl Burst {
             return 0;
         }
         let raw = |m: *mut sys::rte_mbuf| {
-            // SAFETY: every pointer below len is a valid single-segment mbuf exclusively owned by
-            // this burst.
+            // SAFETY: every pointer below len is a valid single-segment mbuf exclusively owned by this burst.
             unsafe { first_segment_span(m) }
         };
         let mut next = raw(self.mbufs[0]);
@@ -162,9 +159,7 @@ impl Burst {
             if i + 1 < n {
                 next = raw(self.mbufs[i + 1]);
             }
-            // SAFETY: data_len bytes from there lie inside the data room of a packet this burst
-            // owns exclusively (refcnt 1, direct); its slice is handed out once, for one call of
-            // `f`, under the exclusive borrow of self.
+            // SAFETY: data_len bytes from there lie inside the data room of a packet this burst owns exclusively (refcnt 1, direct); its slice is handed out once, for one call of `f`, under the exclusive borrow of self.
             let d = unsafe { std::slice::from_raw_parts_mut(ptr, len) };
             if !f(i, d) {
                 return i;

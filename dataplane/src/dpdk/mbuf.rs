@@ -28,8 +28,7 @@ use crate::packet::PacketBuf;
 /// be read or written is up to the caller.
 #[inline(always)]
 pub(super) unsafe fn first_segment_span(m: *const sys::rte_mbuf) -> (*mut u8, usize) {
-    // SAFETY: m is readable (the caller's contract); data_off <= buf_len, so the offset stays
-    // inside the data room buf_addr starts.
+    // SAFETY: m is readable (the caller's contract); data_off <= buf_len, so the offset stays inside the data room buf_addr starts.
     unsafe {
         (
             ((*m).buf_addr as *mut u8).add(usize::from((*m).data_off)),
@@ -46,8 +45,7 @@ pub(super) unsafe fn first_segment_span(m: *const sys::rte_mbuf) -> (*mut u8, us
 /// borrow itself keeps `data_off` and `data_len` from moving).
 #[inline(always)]
 pub(super) unsafe fn first_segment(m: &sys::rte_mbuf) -> &[u8] {
-    // SAFETY: the span lies inside the data room and nothing writes it while m is borrowed (both
-    // the caller's contract); the slice lives no longer than that borrow.
+    // SAFETY: the span lies inside the data room and nothing writes it while m is borrowed (both the caller's contract); the slice lives no longer than that borrow.
     unsafe {
         let (ptr, len) = first_segment_span(m);
         std::slice::from_raw_parts(ptr, len)
@@ -63,9 +61,7 @@ pub(super) unsafe fn first_segment(m: &sys::rte_mbuf) -> &[u8] {
 /// borrowed the slice is the only way to those bytes.
 #[inline(always)]
 pub(super) unsafe fn first_segment_mut(m: &mut sys::rte_mbuf) -> &mut [u8] {
-    // SAFETY: the span lies inside the data room, and the exclusive borrow of an unshared mbuf
-    // makes the slice the only access to it (the caller's contract); the slice lives no longer
-    // than that borrow.
+    // SAFETY: the span lies inside the data room, and the exclusive borrow of an unshared mbuf makes the slice the only access to it (the caller's contract); the slice lives no longer than that borrow.
     unsafe {
         let (ptr, len) = first_segment_span(m);
         std::slice::from_raw_parts_mut(ptr, len)
@@ -97,23 +93,20 @@ impl OwnedMbuf {
         }
         mb.data_len = bytes.len() as u16;
         mb.pkt_len = bytes.len() as u32;
-        // SAFETY: a direct mbuf with refcnt 1 from the pool, ours alone; data_off + data_len <=
-        // buf_len by the check above.
+        // SAFETY: a direct mbuf with refcnt 1 from the pool, ours alone; data_off + data_len <= buf_len by the check above.
         unsafe { first_segment_mut(mb) }.copy_from_slice(bytes);
         Some(owned)
     }
 
     /// The packet's bytes (first and only segment).
     pub fn data(&self) -> &[u8] {
-        // SAFETY: an owned, valid single-segment mbuf; the shared borrow of self keeps it and its
-        // bytes unchanged meanwhile.
+        // SAFETY: an owned, valid single-segment mbuf; the shared borrow of self keeps it and its bytes unchanged meanwhile.
         unsafe { first_segment(self.0.as_ref()) }
     }
 
     /// The packet's bytes, writable.
     pub fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`; the mbuf is direct with refcnt 1 (received or allocated by us) and
-        // `&mut self` makes this the only view of it.
+        // SAFETY: as in `data`; the mbuf is direct with refcnt 1 (received or allocated by us) and `&mut self` makes this the only view of it.
         unsafe { first_segment_mut(self.0.as_mut()) }
     }
 }
@@ -133,8 +126,7 @@ pub struct MbufPacket<'a> {
 impl PacketBuf for MbufPacket<'_> {
     #[inline]
     fn data(&self) -> &[u8] {
-        // SAFETY: a valid single-segment mbuf of a burst; the shared borrow of self keeps it and
-        // its bytes unchanged meanwhile.
+        // SAFETY: a valid single-segment mbuf of a burst; the shared borrow of self keeps it and its bytes unchanged meanwhile.
         unsafe { first_segment(self.m) }
     }
 
