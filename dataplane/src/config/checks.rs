@@ -30,13 +30,48 @@ impl Pipeline {
                 "must be between 1 and 4096",
             ));
         }
-        if let Some(g) = &c.group {
-            if !matches!(nix::unistd::Group::from_name(g), Ok(Some(_))) {
-                errs.push(ConfigError::new(
-                    "control.group",
-                    format!("no group called '{g}' on this machine"),
-                ));
+        for (field, group) in [
+            ("control.group", &c.group),
+            ("control.readonly_group", &c.readonly_group),
+        ] {
+            if let Some(g) = group {
+                if !matches!(nix::unistd::Group::from_name(g), Ok(Some(_))) {
+                    errs.push(ConfigError::new(
+                        field,
+                        format!("no group called '{g}' on this machine"),
+                    ));
+                }
             }
+        }
+        if c.readonly_group.is_some() && c.readonly_group == c.group {
+            errs.push(ConfigError::new(
+                "control.readonly_group",
+                "must differ from control.group (whose members may run every command)",
+            ));
+        }
+        for (field, dir) in [
+            ("control.capture_dir", Some(&c.capture_dir)),
+            ("control.reload_dir", c.reload_dir.as_ref()),
+        ] {
+            if let Some(d) = dir {
+                if !d.is_absolute() {
+                    errs.push(ConfigError::new(
+                        field,
+                        format!("'{}' must be an absolute path", d.display()),
+                    ));
+                }
+            }
+        }
+        if !CAPTURE_MAX_BYTES_RANGE.contains(&c.capture_max_bytes) {
+            errs.push(ConfigError::new(
+                "control.capture_max_bytes",
+                format!(
+                    "{} is not between {} and {}",
+                    c.capture_max_bytes,
+                    CAPTURE_MAX_BYTES_RANGE.start(),
+                    CAPTURE_MAX_BYTES_RANGE.end()
+                ),
+            ));
         }
         if let Some(a) = &c.metrics_listen {
             match a.parse::<std::net::SocketAddr>() {

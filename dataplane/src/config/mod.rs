@@ -358,8 +358,20 @@ pub struct ControlConfig {
     /// Path of the Unix socket.
     #[serde(default = "default_socket")]
     pub socket: PathBuf,
-    /// Group that owns the socket (mode 0660); the process's group when absent.
+    /// Group that owns the socket and may run every command; the process's group when absent.
     pub group: Option<String>,
+    /// Group whose members may only `show` and read `metrics`; the socket becomes mode 0666 and
+    /// every peer's credentials are checked.
+    pub readonly_group: Option<String>,
+    /// Folder that `capture` writes into (created mode 0750 when missing); a capture names a
+    /// plain file in it.
+    #[serde(default = "default_capture_dir")]
+    pub capture_dir: PathBuf,
+    /// Most bytes one capture file may hold; packets past it are not written.
+    #[serde(default = "default_capture_max_bytes")]
+    pub capture_max_bytes: u64,
+    /// Folder whose files `reload` may read besides the pipeline file qdp runs.
+    pub reload_dir: Option<PathBuf>,
     /// Most clients connected at once; more are refused with an error.
     #[serde(default = "default_max_clients")]
     pub max_clients: usize,
@@ -376,6 +388,10 @@ impl Default for ControlConfig {
             enabled: true,
             socket: default_socket(),
             group: None,
+            readonly_group: None,
+            capture_dir: default_capture_dir(),
+            capture_max_bytes: default_capture_max_bytes(),
+            reload_dir: None,
             max_clients: default_max_clients(),
             metrics_listen: None,
             latency: false,
@@ -390,6 +406,25 @@ fn default_socket() -> PathBuf {
 fn default_max_clients() -> usize {
     128
 }
+
+fn default_capture_dir() -> PathBuf {
+    PathBuf::from(DEFAULT_CAPTURE_DIR)
+}
+
+fn default_capture_max_bytes() -> u64 {
+    DEFAULT_CAPTURE_MAX_BYTES
+}
+
+/// Where captures go unless `[control] capture_dir` says otherwise: qdp's state directory.
+pub const DEFAULT_CAPTURE_DIR: &str = "/var/lib/qdp/captures";
+
+/// The default size cap of one capture file: 64 MiB (a full 10000-packet capture of 2048-byte
+/// snapshots is about 20 MiB).
+pub const DEFAULT_CAPTURE_MAX_BYTES: u64 = 64 << 20;
+
+/// The allowed range of `[control] capture_max_bytes`: room for the pcap header and a packet, up
+/// to 4 GiB.
+pub const CAPTURE_MAX_BYTES_RANGE: std::ops::RangeInclusive<u64> = 4096..=(4 << 30);
 
 /// Where the control socket is unless the pipeline file says otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/qdp/qdp.sock";
@@ -623,6 +658,44 @@ mod tests {
         let fields: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&"workers[0].core"), "{fields:?}");
         assert!(fields.contains(&"ports[1].rx_queues"), "{fields:?}");
+    }
+
+    #[test]
+    fn control_section_errors_name_their_field() {
+        let p = Pipeline::from_toml(GOOD).unwrap();
+        assert_eq!(p.control.capture_dir, Path::new(DEFAULT_CAPTURE_DIR));
+        assert_eq!(p.control.capture_max_bytes, DEFAULT_CAPTURE_MAX_BYTES);
+        assert_eq!(p.control.reload_dir, None);
+        let good = format!(
+            "{GOOD}\n[control]\ngroup = \"root\"\ncapture_dir = \"/srv/cap\"\n\
+             capture_max_bytes = 4096\nreload_dir = \"/etc/qdp/next\"\n"
+        );
+        let p = Pipeline::from_toml(&good).unwrap();
+        assert_eq!(
+            p.control.reload_dir.as_deref(),
+            Some(Path::new("/etc/qdp/next"))
+        );
+        let bad = format!(
+            "{GOOD}\n[control]\ngroup = \"root\"\nreadonly_group = \"root\"\n\
+             capture_dir = \"captures\"\ncapture_max_bytes = 100\nreload_dir = \"next\"\n"
+        );
+        let e = errors(&bad);
+        let fields: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "control.readonly_group",
+                "control.capture_dir",
+                "control.reload_dir",
+                "control.capture_max_bytes"
+            ],
+            "{e:?}"
+        );
+        let e = errors(&format!(
+            "{GOOD}\n[control]\nreadonly_group = \"no-such-group-qdp\"\n"
+        ));
+        assert_eq!(e[0].field, "control.readonly_group");
+        assert!(e[0].reason.contains("no group called"), "{e:?}");
     }
 
     #[test]
