@@ -1,5 +1,7 @@
 //! The control socket and `qdpctl` against a running qdp on virtual devices: every command, bad
-//! requests, many clients, a change storm during traffic, reloads, socket permissions.
+//! requests, many clients, a change storm during traffic, reloads, socket permissions, the
+//! folders captures and reloads are confined to, and what members of the control and read-only
+//! groups (and others) may do, as unprivileged users made for the test.
 
 mod common;
 
@@ -8,6 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -34,6 +37,8 @@ struct Qdp {
     socket: PathBuf,
     summary: PathBuf,
     file: PathBuf,
+    /// qdp's standard error, read as it comes (so that its control log never fills the pipe).
+    stderr: Option<JoinHandle<String>>,
 }
 
 impl Qdp {
@@ -79,11 +84,19 @@ impl Qdp {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn qdp");
+        let mut child = child;
+        let mut err = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            err.read_to_string(&mut s).ok();
+            s
+        });
         Qdp {
             child: Some(child),
             socket,
             summary,
             file,
+            stderr: Some(stderr),
         }
     }
 
@@ -124,7 +137,12 @@ impl Qdp {
     }
 
     /// Shuts qdp down through the socket; returns its exit summary.
-    fn shutdown(mut self) -> Value {
+    fn shutdown(self) -> Value {
+        self.shutdown_with_log().0
+    }
+
+    /// Shuts qdp down through the socket; returns its exit summary and its standard error.
+    fn shutdown_with_log(mut self) -> (Value, String) {
         self.ok(json!({ "command": "shutdown" }));
         let mut child = self.child.take().unwrap();
         let start = Instant::now();
@@ -138,11 +156,12 @@ impl Qdp {
             );
             std::thread::sleep(Duration::from_millis(50));
         };
-        let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).ok();
+        let err = self.stderr.take().unwrap().join().unwrap();
         assert!(status.success(), "qdp exited with {status}: {err}");
         assert!(!self.socket.exists(), "the socket is removed at exit");
-        serde_json::from_str(&std::fs::read_to_string(&self.summary).unwrap()).unwrap()
+        let summary =
+            serde_json::from_str(&std::fs::read_to_string(&self.summary).unwrap()).unwrap();
+        (summary, err)
     }
 }
 
@@ -174,11 +193,18 @@ fn assert_nothing_lost(summary: &Value) {
 fn every_command_round_trips() {
     let dir = scratch("ctl-all");
     let metrics_port = 19_000 + (std::process::id() % 1000) as u16;
+    let (captures, reloads) = (dir.path().join("captures"), dir.path().join("reload"));
+    std::fs::create_dir(&reloads).unwrap();
     let q = Qdp::start(
         dir.path(),
         &chain_pipeline(
             "qdp-t-ctl-all",
-            &format!("[control]\nmetrics_listen = \"127.0.0.1:{metrics_port}\"\n"),
+            &format!(
+                "[control]\nmetrics_listen = \"127.0.0.1:{metrics_port}\"\n\
+                 capture_dir = \"{}\"\nreload_dir = \"{}\"\n",
+                captures.display(),
+                reloads.display()
+            ),
         ),
     );
 
@@ -339,25 +365,37 @@ fn every_command_round_trips() {
         "{text}"
     );
 
-    // capture, checked with tshark: the output (MACs of the exit) and the input.
-    let pcap = dir.path().join("tx.pcap");
-    let c = q.ok(json!({ "command": "capture", "count": 20, "at": "tx:sink", "file": pcap }));
+    // capture into the capture folder, checked with tshark: the output (MACs of the exit) and
+    // the input.
+    let pcap = captures.join("tx.pcap");
+    let c = q.ok(json!({ "command": "capture", "count": 20, "at": "tx:sink", "file": "tx.pcap" }));
     assert_eq!(c["captured"], 20, "{c}");
+    assert_eq!(c["file"], pcap.to_str().unwrap(), "{c}");
+    assert_eq!(c["stopped_at_max_bytes"], false, "{c}");
+    assert_eq!(
+        c["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&pcap).unwrap().len(),
+        "{c}"
+    );
     let lines = tshark_fields(&pcap, &["eth.dst", "ip.dst", "udp.dstport"]);
     assert_eq!(lines.len(), 20);
     for l in &lines {
         assert_eq!(l, "02:00:00:00:00:0b\t10.2.0.1\t5001");
     }
-    let pcap = dir.path().join("rx.pcap");
-    let out = q.ctl(&["capture", "5", "rx:replay", pcap.to_str().unwrap()]);
+    let pcap = captures.join("rx.pcap");
+    let out = q.ctl(&["capture", "5", "rx:replay", "rx.pcap"]);
     assert_success(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(pcap.to_str().unwrap()),
+        "the reply says where the file is: {out:?}"
+    );
     let lines = tshark_fields(&pcap, &["ip.src", "udp.dstport"]);
     assert_eq!(lines.len(), 5);
     assert!(lines
         .iter()
         .all(|l| l.starts_with("10.1.") && l.ends_with("\t5001")));
     assert!(q
-        .err(json!({ "command": "capture", "count": 1, "at": "tx:nowhere", "file": pcap }))
+        .err(json!({ "command": "capture", "count": 1, "at": "tx:nowhere", "file": "x.pcap" }))
         .starts_with("at: no port called 'nowhere'"));
 
     // metrics, over the socket and over HTTP.
@@ -393,7 +431,7 @@ fn every_command_round_trips() {
         .unwrap();
     q.ok(json!({ "command": "reload" }));
     let text = std::fs::read_to_string(&q.file).unwrap();
-    let broken = dir.path().join("broken.toml");
+    let broken = reloads.join("broken.toml");
     std::fs::write(
         &broken,
         text.replace("path = \"demo-chain\"", "path = \"nope\""),
@@ -407,7 +445,7 @@ fn every_command_round_trips() {
     std::fs::write(&broken, text.replace("burst = 32", "burst = 16")).unwrap();
     let e = q.err(json!({ "command": "reload", "file": broken }));
     assert!(e.contains("workers cannot change while qdp runs"), "{e}");
-    let added = dir.path().join("added.toml");
+    let added = reloads.join("added.toml");
     std::fs::write(
         &added,
         format!("{text}\n[[sfs]]\nname = \"extra\"\nkind = \"counter\"\n"),
@@ -433,9 +471,50 @@ fn every_command_round_trips() {
     let out = q.ctl(&["show", "ports"]);
     assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("replay"));
-    let out = q.ctl(&["--json", "show", "stats"]);
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["ok"], true);
+    // Options anywhere on the line, as people type them.
+    for args in [
+        &["--json", "show", "stats"][..],
+        &["show", "stats", "--json"],
+        &["show", "--json", "stats"],
+    ] {
+        let out = q.ctl(args);
+        assert_success(&out);
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {out:?}"));
+        assert_eq!(v["ok"], true, "{args:?}");
+        assert!(
+            v["result"]["rx_packets"].as_u64().is_some(),
+            "{args:?}: {v}"
+        );
+    }
+    let socket = q.socket.to_str().unwrap();
+    for args in [
+        &["show", "version", "--socket", socket][..],
+        &["show", "--socket", socket, "version"],
+        &[
+            "--timeout",
+            "20",
+            "show",
+            "version",
+            "--json",
+            "--socket",
+            socket,
+        ],
+    ] {
+        let out = run_with_timeout(
+            Command::new(qdpctl_bin())
+                .env_remove("QDP_SOCKET")
+                .args(args),
+            Duration::from_secs(60),
+        );
+        assert_success(&out);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("ctl-test"),
+            "{args:?}: {out:?}"
+        );
+    }
+    let out = q.ctl(&["show", "stats", "--overwrite"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 
     let summary = q.shutdown();
     assert!(counter(&summary, &["workers", "w0", "tx_packets"]) > 0);
@@ -605,6 +684,18 @@ fn the_socket_is_0660_for_its_group_and_refuses_others() {
     let group = nix::unistd::Group::from_name("daemon")
         .unwrap()
         .expect("group daemon");
+    // Watch the socket's folder: the socket must arrive there finished (renamed into place),
+    // never be created there and then have its mode or group changed.
+    let ctl_dir = dir.path().join("ctl");
+    std::fs::create_dir(&ctl_dir).unwrap();
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    let watch = Inotify::init(InitFlags::IN_NONBLOCK).unwrap();
+    watch
+        .add_watch(
+            &ctl_dir,
+            AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_ATTRIB,
+        )
+        .unwrap();
     let q = Qdp::start(
         dir.path(),
         &chain_pipeline("qdp-t-ctl-perm", "[control]\ngroup = \"daemon\"\n"),
@@ -612,6 +703,20 @@ fn the_socket_is_0660_for_its_group_and_refuses_others() {
     let meta = std::fs::metadata(&q.socket).unwrap();
     assert_eq!(meta.mode() & 0o777, 0o660);
     assert_eq!(meta.gid(), group.gid.as_raw());
+    let mut events = Vec::new();
+    while let Ok(batch) = watch.read_events() {
+        events.extend(batch);
+    }
+    let on_socket: Vec<AddWatchFlags> = events
+        .iter()
+        .filter(|e| e.name.as_deref() == Some(std::ffi::OsStr::new("qdp.sock")))
+        .map(|e| e.mask)
+        .collect();
+    assert_eq!(
+        on_socket,
+        [AddWatchFlags::IN_MOVED_TO],
+        "the socket appears once, by a rename, and is not changed after: {events:?}"
+    );
     let as_user = |groups: &str| {
         run_with_timeout(
             Command::new("setpriv")
@@ -664,5 +769,420 @@ fn a_stale_socket_is_replaced_and_a_live_one_refused() {
     assert!(socket.exists());
     let q = Qdp::start(dir.path(), &chain_pipeline("qdp-t-ctl-stale3", ""));
     q.ok(json!({ "command": "show", "what": "version" }));
+    q.shutdown();
+}
+
+/// Groups and a user made for these tests (names unique to them), removed on drop.
+struct Accounts {
+    /// `[control] group`.
+    rw: String,
+    rw_gid: u32,
+    /// `[control] readonly_group`.
+    ro: String,
+    ro_gid: u32,
+    /// An unprivileged user in neither group; `setpriv` gives it the groups a case needs.
+    uid: u32,
+    gid: u32,
+}
+
+const TEST_USER: &str = "qdpt-ctl-user";
+const TEST_RW_GROUP: &str = "qdpt-ctl-rw";
+const TEST_RO_GROUP: &str = "qdpt-ctl-ro";
+
+/// Runs an account tool, retrying while another one holds the account files' lock. `Ok(true)`:
+/// done, or it existed already (exit status 9).
+fn account_tool(args: &[&str]) -> Result<bool, String> {
+    for _ in 0..20 {
+        let out = Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .map_err(|e| format!("{}: {e}", args[0]))?;
+        match out.status.code() {
+            Some(0) | Some(9) => return Ok(true),
+            _ if String::from_utf8_lossy(&out.stderr).contains("lock") => {
+                std::thread::sleep(Duration::from_millis(250))
+            }
+            _ => {
+                return Err(format!(
+                    "{args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            }
+        }
+    }
+    Err(format!("{args:?}: the account files stayed locked"))
+}
+
+impl Accounts {
+    /// Makes the groups and the user; `None` (with the reason printed) when they cannot be made.
+    fn make() -> Option<Accounts> {
+        let made = (|| {
+            account_tool(&["groupadd", "--system", TEST_RW_GROUP])?;
+            account_tool(&["groupadd", "--system", TEST_RO_GROUP])?;
+            account_tool(&[
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                TEST_USER,
+            ])?;
+            let gid = |name: &str| {
+                nix::unistd::Group::from_name(name)
+                    .ok()
+                    .flatten()
+                    .map(|g| g.gid.as_raw())
+                    .ok_or_else(|| format!("group {name} is not there after groupadd"))
+            };
+            let user = nix::unistd::User::from_name(TEST_USER)
+                .ok()
+                .flatten()
+                .ok_or("the user is not there after useradd")?;
+            Ok::<_, String>(Accounts {
+                rw: TEST_RW_GROUP.into(),
+                rw_gid: gid(TEST_RW_GROUP)?,
+                ro: TEST_RO_GROUP.into(),
+                ro_gid: gid(TEST_RO_GROUP)?,
+                uid: user.uid.as_raw(),
+                gid: user.gid.as_raw(),
+            })
+        })();
+        match made {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("SKIPPED: cannot make the test's users and groups: {e}");
+                None
+            }
+        }
+    }
+
+    /// `qdpctl ARGS` run as the test user with exactly `groups` as its supplementary groups.
+    fn qdpctl(&self, socket: &Path, groups: &[u32], args: &[&str]) -> Output {
+        let groups = if groups.is_empty() {
+            "--clear-groups".to_string()
+        } else {
+            let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+            format!("--groups={}", list.join(","))
+        };
+        run_with_timeout(
+            Command::new("setpriv")
+                .arg(format!("--reuid={}", self.uid))
+                .arg(format!("--regid={}", self.gid))
+                .arg(groups)
+                .arg(qdpctl_bin())
+                .arg("--socket")
+                .arg(socket)
+                .args(args),
+            Duration::from_secs(60),
+        )
+    }
+}
+
+impl Drop for Accounts {
+    fn drop(&mut self) {
+        let _ = account_tool(&["userdel", TEST_USER]);
+        let _ = account_tool(&["groupdel", TEST_RO_GROUP]);
+        let _ = account_tool(&["groupdel", TEST_RW_GROUP]);
+    }
+}
+
+#[test]
+fn members_change_read_only_members_only_look_and_others_are_refused() {
+    let Some(acct) = Accounts::make() else {
+        return;
+    };
+    let dir = scratch("ctl-groups");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let captures = dir.path().join("captures");
+    let q = Qdp::start(
+        dir.path(),
+        &chain_pipeline(
+            "qdp-t-ctl-groups",
+            &format!(
+                "[control]\ngroup = \"{}\"\nreadonly_group = \"{}\"\ncapture_dir = \"{}\"\n\
+                 reload_dir = \"{}\"\n",
+                acct.rw,
+                acct.ro,
+                captures.display(),
+                dir.path().display()
+            ),
+        ),
+    );
+    // Connectable by all (the read-only group is not the socket's group); the credentials decide.
+    let meta = std::fs::metadata(&q.socket).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o666);
+    assert_eq!(meta.gid(), acct.rw_gid);
+    let generation = || q.ok(json!({ "command": "show", "what": "version" }))["generation"].clone();
+    let g0 = generation();
+
+    // A read-only member looks...
+    let ro = [acct.ro_gid];
+    for args in [
+        &["show", "version"][..],
+        &["show", "stats", "--json"],
+        &["show", "rules"],
+        &["metrics"],
+    ] {
+        let out = acct.qdpctl(&q.socket, &ro, args);
+        assert_success(&out);
+    }
+    // ...and nothing more: each refusal names why, and nothing changes.
+    for args in [
+        &["set", "latency", "on"][..],
+        &["add", "rule", "name=x", "src=10.9.0.0/16", "action=drop"],
+        &["delete", "rule", "#0"],
+        &["set", "sf", "fw", "down"],
+        &["set", "port", "replay", "down"],
+        &["clear", "stats"],
+        &["trace", "1"],
+        &["capture", "1", "rx:replay", "ro.pcap"],
+        &["reload"],
+        &["raw", r#"{"command":"shutdown"}"#],
+    ] {
+        let out = acct.qdpctl(&q.socket, &ro, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "is refused to uid {}, a member of control.readonly_group '{}' only",
+                acct.uid, acct.ro
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(generation(), g0, "the read-only member changed nothing");
+    let lat = q.ok(json!({ "command": "show", "what": "latency" }));
+    assert_eq!(lat["measuring"], false);
+    assert_eq!(
+        q.ok(json!({ "command": "show", "what": "ports" }))[0]["admin"],
+        "up"
+    );
+    assert!(!captures.join("ro.pcap").exists());
+
+    // Someone in neither group connects (mode 0666) and is told why, whatever it asks.
+    for groups in [&[][..], &[acct.gid]] {
+        for args in [&["show", "version"][..], &["shutdown"]] {
+            let out = acct.qdpctl(&q.socket, groups, args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(&format!(
+                    "permission denied: uid {} (gid {}) is not in control.group '{}' nor in \
+                     control.readonly_group '{}'",
+                    acct.uid, acct.gid, acct.rw, acct.ro
+                )),
+                "{args:?}: {err}"
+            );
+        }
+    }
+
+    // A member of the control group (as a supplementary group) may change things.
+    let rw = [acct.ro_gid, acct.rw_gid];
+    let out = acct.qdpctl(&q.socket, &rw, &["set", "latency", "on"]);
+    assert_success(&out);
+    let out = acct.qdpctl(&q.socket, &rw, &["capture", "3", "rx:replay", "rw.pcap"]);
+    assert_success(&out);
+    // Its capture is readable by the group.
+    let m = std::fs::metadata(captures.join("rw.pcap")).unwrap();
+    assert_eq!((m.mode() & 0o777, m.gid()), (0o640, acct.rw_gid));
+    assert_eq!(
+        q.ok(json!({ "command": "show", "what": "latency" }))["measuring"],
+        true
+    );
+
+    // Every changing command is in the log with who asked; looking is not.
+    let (_, log) = q.shutdown_with_log();
+    let who = format!("uid {} gid {}: ", acct.uid, acct.gid);
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("qdp: control: pid "))
+        .collect();
+    let has = |what: &str| lines.iter().any(|l| l.contains(&who) && l.contains(what));
+    assert!(has(r#"set-latency {"state":"on"}: ok"#), "{log}");
+    assert!(has("capture {"), "{log}");
+    assert!(
+        has(r#"set-latency {"state":"on"}: refused: permission denied"#),
+        "{log}"
+    );
+    assert!(has("connection refused: permission denied"), "{log}");
+    assert!(
+        lines.iter().any(|l| l.contains("uid 0 gid 0: shutdown")),
+        "{log}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains(": show ") || l.contains(": metrics ")),
+        "{log}"
+    );
+}
+
+#[test]
+fn captures_and_reloads_touch_only_their_folders() {
+    let dir = scratch("ctl-files");
+    let d = dir.path();
+    let (captures, reloads) = (d.join("captures"), d.join("reload"));
+    std::fs::create_dir(&reloads).unwrap();
+    let q = Qdp::start(
+        d,
+        &chain_pipeline(
+            "qdp-t-ctl-files",
+            &format!(
+                "[control]\ncapture_dir = \"{}\"\nreload_dir = \"{}\"\ncapture_max_bytes = 4096\n",
+                captures.display(),
+                reloads.display()
+            ),
+        ),
+    );
+    let capture = |file: &str, overwrite: bool| {
+        json!({ "command": "capture", "count": 3, "at": "rx:replay", "file": file,
+                "overwrite": overwrite })
+    };
+    // Names that are not plain names: refused before anything is made.
+    let long = "x".repeat(129);
+    let absolute = d.join("absolute.pcap");
+    for name in [
+        "../escape.pcap",
+        absolute.to_str().unwrap(),
+        "sub/x.pcap",
+        ".",
+        "..",
+        ".hidden",
+        "",
+        "a b.pcap",
+        "a\nb.pcap",
+        "a\u{0}b.pcap",
+        "caf\u{e9}.pcap",
+        "x\u{202e}pcap.exe",
+        &long,
+    ] {
+        for overwrite in [false, true] {
+            let e = q.err(capture(name, overwrite));
+            assert!(
+                e.starts_with("file: ") && e.contains("is not a plain file name"),
+                "{name:?}: {e}"
+            );
+        }
+    }
+    assert!(!d.join("escape.pcap").exists() && !absolute.exists());
+    assert!(!captures.exists(), "no folder made for a refused name");
+
+    // A plain name: created in the folder, which qdp makes (0750).
+    let c = q.ok(capture("one.pcap", false));
+    assert_eq!(c["file"], captures.join("one.pcap").to_str().unwrap());
+    assert_eq!(std::fs::metadata(&captures).unwrap().mode() & 0o777, 0o750);
+    let first = std::fs::read(captures.join("one.pcap")).unwrap();
+    // Not overwritten unless asked.
+    let e = q.err(capture("one.pcap", false));
+    assert!(e.contains("already exists"), "{e}");
+    assert_eq!(std::fs::read(captures.join("one.pcap")).unwrap(), first);
+    q.ok(capture("one.pcap", true));
+    // qdpctl sends the name as given, options anywhere.
+    let out = q.ctl(&["capture", "2", "rx:replay", "two.pcap"]);
+    assert_success(&out);
+    let out = q.ctl(&["capture", "2", "rx:replay", "two.pcap"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = q.ctl(&["capture", "--overwrite", "2", "rx:replay", "two.pcap"]);
+    assert_success(&out);
+    assert_eq!(
+        tshark_fields(&captures.join("two.pcap"), &["ip.src"]).len(),
+        2
+    );
+
+    // Links planted in the folder are never followed, with or without overwrite.
+    let victim = d.join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    std::os::unix::fs::symlink(&victim, captures.join("link.pcap")).unwrap();
+    std::os::unix::fs::symlink(d.join("made-by-link"), captures.join("dangling.pcap")).unwrap();
+    std::fs::hard_link(&victim, captures.join("hard.pcap")).unwrap();
+    for (name, overwrite) in [
+        ("link.pcap", false),
+        ("link.pcap", true),
+        ("dangling.pcap", false),
+        ("dangling.pcap", true),
+    ] {
+        let e = q.err(capture(name, overwrite));
+        assert!(e.contains("is a symbolic link"), "{name} {overwrite}: {e}");
+    }
+    let e = q.err(capture("hard.pcap", true));
+    assert!(e.contains("has other hard links"), "{e}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    assert!(!d.join("made-by-link").exists());
+
+    // The size cap: the file stops before it.
+    let c =
+        q.ok(json!({ "command": "capture", "count": 500, "at": "tx:sink", "file": "big.pcap" }));
+    assert_eq!(c["stopped_at_max_bytes"], true, "{c}");
+    let n = c["captured"].as_u64().unwrap();
+    assert!(0 < n && n < 500, "{c}");
+    let size = std::fs::metadata(captures.join("big.pcap")).unwrap().len();
+    assert!(size <= 4096, "{size} bytes: {c}");
+    assert_eq!(size, c["bytes"].as_u64().unwrap());
+    assert_eq!(
+        tshark_fields(&captures.join("big.pcap"), &["ip.src"]).len() as u64,
+        n
+    );
+
+    // Reload reads the running file or files in the reload folder, nothing else; a refused file
+    // is not read (its text would be an error naming `leaked_key`).
+    let g = q.ok(json!({ "command": "show", "what": "version" }))["generation"]
+        .as_u64()
+        .unwrap();
+    let outside = d.join("outside.toml");
+    std::fs::write(&outside, "leaked_key = 1\n").unwrap();
+    std::os::unix::fs::symlink(&outside, reloads.join("link.toml")).unwrap();
+    std::os::unix::fs::symlink(d, reloads.join("up")).unwrap();
+    for file in [
+        PathBuf::from("/etc/passwd"),
+        PathBuf::from("/etc/shadow"),
+        outside.clone(),
+        reloads.join("../outside.toml"),
+        PathBuf::from("../outside.toml"),
+        reloads.join("link.toml"),
+        reloads.join("up/outside.toml"),
+        reloads.clone(),
+    ] {
+        let e = q.err(json!({ "command": "reload", "file": file }));
+        assert!(
+            e.contains("is neither the pipeline file qdp runs")
+                && e.contains("it was not read")
+                && !e.contains("leaked_key")
+                && !e.contains("root:"),
+            "{}: {e}",
+            file.display()
+        );
+    }
+    let out = q.ctl(&["reload", "/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it was not read"));
+    // A broken file in the folder is read and its errors named under its own path.
+    let text = std::fs::read_to_string(&q.file).unwrap();
+    std::fs::write(
+        reloads.join("bad.toml"),
+        text.replace("burst = 32", "burst = 16"),
+    )
+    .unwrap();
+    let e = q.err(json!({ "command": "reload", "file": "bad.toml" }));
+    assert!(
+        e.starts_with(&format!(
+            "{}: workers cannot change",
+            reloads.join("bad.toml").display()
+        )),
+        "{e}"
+    );
+    std::fs::write(
+        reloads.join("more.toml"),
+        format!("{text}\n[[sfs]]\nname = \"extra\"\nkind = \"counter\"\n"),
+    )
+    .unwrap();
+    q.ok(json!({ "command": "reload", "file": reloads.join("more.toml") }));
+    q.ok(json!({ "command": "reload", "file": q.file }));
+    q.ok(json!({ "command": "reload" }));
+    assert_eq!(
+        q.ok(json!({ "command": "show", "what": "version" }))["generation"],
+        g + 3,
+        "the three allowed reloads took effect, the refused ones none"
+    );
     q.shutdown();
 }

@@ -344,9 +344,9 @@ fn kernel_hosts_talk_through_the_chain() {
         longer,
         text + "\n[[sfs]]\nname = \"extra\"\nkind = \"counter\"\n"
     );
-    let new_file = chain.file.with_file_name("longer.toml");
-    std::fs::write(&new_file, longer).unwrap();
-    chain.ctl(json!({ "command": "reload", "file": new_file }));
+    // The running file itself: reload reads only it (or files in `[control] reload_dir`).
+    std::fs::write(&chain.file, longer).unwrap();
+    chain.ctl(json!({ "command": "reload" }));
     let v = client.join().expect("iperf3 client");
     let _ = srv.wait();
     let sent = v["end"]["sum_sent"]["retransmits"].as_u64().unwrap_or(0);

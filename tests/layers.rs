@@ -2,8 +2,8 @@
 //! layers (test code aside). Read from the sources, so a new upward `use` fails here.
 //!
 //! Bottom up: wire, packet, node ← dpdk, tables, traffic, stats, slowpath ← config ← arp,
-//! compile ← nodes ← shared ← worker, change ← host, control (counters ← metrics ← commands ←
-//! the socket server) ← runtime ← binaries.
+//! compile ← nodes ← shared ← worker, change ← host, control (access, files, counters ← metrics
+//! ← commands ← the socket server) ← runtime ← binaries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,8 @@ const LAYERS: &[(&str, u32)] = &[
     ("worker", 7),
     ("change", 7),
     ("host", 8),
+    ("control::access", 8),
+    ("control::files", 8),
     ("control::counters", 8),
     ("control::metrics", 9),
     ("control::commands", 10),

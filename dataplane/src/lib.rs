@@ -7,8 +7,9 @@
 //! [`slowpath`]; [`config`] (the pipeline file, typed, and its checks); [`arp`] and [`compile`]
 //! (configuration → tables); [`nodes`] (the packet-processing nodes); [`shared`] (what workers
 //! and the control thread share); [`worker`] (the poll loop) and [`change`] (the one change
-//! path); [`host`] and [`control`] (the socket, its commands, counters and metrics);
-//! [`runtime`], which ties them together for `qdp run`.
+//! path); [`host`] and [`control`] (the socket, who may use it for what, the files its commands
+//! may touch, its commands, counters and metrics); [`runtime`], which ties them together for
+//! `qdp run`.
 #![deny(unsafe_code)]
 
 pub mod arp;

@@ -6,9 +6,12 @@
 //! qdpctl add hop PATH KEY=VALUE... | JSON
 //! qdpctl delete rule NAME|#INDEX · delete path|sf|neighbor NAME · delete hop PATH SI
 //! qdpctl set sf NAME up|down · set port NAME up|down · set latency on|off
-//! qdpctl clear stats · reload [FILE] · trace N · capture N rx:PORT|tx:PORT|drop FILE
+//! qdpctl clear stats · reload [FILE] · trace N · capture N rx:PORT|tx:PORT|drop NAME
 //! qdpctl metrics · shutdown · raw JSON
 //! ```
+//!
+//! Options (`--socket`, `--json`, `--timeout`, `--overwrite`) may come anywhere on the line; a
+//! word of the command that starts with `-` goes after `--`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -25,7 +28,7 @@ use serde_json::{json, Map, Value};
     name = "qdpctl",
     version,
     about = "Inspect and change a running qdp through its control socket",
-    after_help = "Commands:\n  show ports|workers|paths|rules|groups|sfs|neighbors|arp|stats|errors|latency|version|pipeline\n  add rule|path|sf|neighbor KEY=VALUE...|JSON    add hop PATH KEY=VALUE...|JSON\n  delete rule NAME|#INDEX   delete path|sf|neighbor NAME   delete hop PATH SI\n  set sf NAME up|down   set port NAME up|down   set latency on|off\n  clear stats   reload [FILE]   trace N   capture N rx:PORT|tx:PORT|drop FILE\n  metrics   shutdown   raw JSON\n\nValues in KEY=VALUE are read as JSON when they parse (numbers, lists, objects), else as strings:\n  qdpctl add rule name=web dst=10.2.0.0/16 dst_ports=80 path=web priority=20\n  qdpctl add hop web si=254 sf=ids"
+    after_help = "Commands:\n  show ports|workers|paths|rules|groups|sfs|neighbors|arp|stats|errors|latency|version|pipeline\n  add rule|path|sf|neighbor KEY=VALUE...|JSON    add hop PATH KEY=VALUE...|JSON\n  delete rule NAME|#INDEX   delete path|sf|neighbor NAME   delete hop PATH SI\n  set sf NAME up|down   set port NAME up|down   set latency on|off\n  clear stats   reload [FILE]   trace N   capture N rx:PORT|tx:PORT|drop NAME\n  metrics   shutdown   raw JSON\n\nOptions may come anywhere on the line (qdpctl show stats --json); a word starting with - goes after --.\ncapture writes NAME, a plain file name, into qdp's capture folder ([control] capture_dir); the reply says where.\n\nValues in KEY=VALUE are read as JSON when they parse (numbers, lists, objects), else as strings:\n  qdpctl add rule name=web dst=10.2.0.0/16 dst_ports=80 path=web priority=20\n  qdpctl add hop web si=254 sf=ids"
 )]
 struct Cli {
     /// The control socket (also $QDP_SOCKET).
@@ -37,8 +40,11 @@ struct Cli {
     /// Seconds to wait for the reply.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
+    /// capture: replace an existing file of that name in the capture folder.
+    #[arg(long)]
+    overwrite: bool,
     /// The command and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(required = true)]
     command: Vec<String>,
 }
 
@@ -66,8 +72,8 @@ fn absolute(p: &str) -> String {
         .unwrap_or_else(|_| p.to_string())
 }
 
-/// The request for a command line.
-fn request(words: &[String]) -> Result<Value, String> {
+/// The request for a command line; `overwrite` is `--overwrite`.
+fn request(words: &[String], overwrite: bool) -> Result<Value, String> {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     let usage = || {
         format!(
@@ -114,10 +120,10 @@ fn request(words: &[String]) -> Result<Value, String> {
             "command": "trace",
             "count": n.parse::<u32>().map_err(|_| format!("'{n}': trace N needs a number"))?,
         }),
-        ["capture", n, at, f] => json!({
+        ["capture", n, at, name] => json!({
             "command": "capture",
             "count": n.parse::<u32>().map_err(|_| format!("'{n}': capture N needs a number"))?,
-            "at": at, "file": absolute(f),
+            "at": at, "file": name, "overwrite": overwrite,
         }),
         ["metrics"] => json!({ "command": "metrics" }),
         ["shutdown"] => json!({ "command": "shutdown" }),
@@ -209,7 +215,11 @@ fn render_trace(v: &Value) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let req = match request(&cli.command) {
+    if cli.overwrite && cli.command.first().map(String::as_str) != Some("capture") {
+        eprintln!("qdpctl: --overwrite is an option of capture only");
+        return ExitCode::from(2);
+    }
+    let req = match request(&cli.command, cli.overwrite) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("qdpctl: {e}");
@@ -229,14 +239,25 @@ fn main() -> ExitCode {
     let _ = stream.set_read_timeout(Some(Duration::from_secs_f64(cli.timeout.max(0.1))));
     let mut w = &stream;
     let line = format!("{req}\n");
-    if let Err(e) = w.write_all(line.as_bytes()) {
-        eprintln!("qdpctl: sending the request: {e}");
-        return ExitCode::from(3);
-    }
+    // A peer qdp refuses gets its reason and the connection closed, perhaps before the request
+    // is sent: the reason is still there to read.
+    let sent = w.write_all(line.as_bytes());
     let mut reply = String::new();
-    if let Err(e) = BufReader::new(&stream).read_line(&mut reply) {
-        eprintln!("qdpctl: reading the reply: {e}");
-        return ExitCode::from(3);
+    let read = BufReader::new(&stream).read_line(&mut reply);
+    match (sent, read) {
+        (_, Ok(n)) if n > 0 => {}
+        (Err(e), _) => {
+            eprintln!("qdpctl: sending the request: {e}");
+            return ExitCode::from(3);
+        }
+        (Ok(()), Err(e)) => {
+            eprintln!("qdpctl: reading the reply: {e}");
+            return ExitCode::from(3);
+        }
+        (Ok(()), Ok(_)) => {
+            eprintln!("qdpctl: qdp closed the connection without a reply");
+            return ExitCode::from(3);
+        }
     }
     let v: Value = match serde_json::from_str(&reply) {
         Ok(v) => v,

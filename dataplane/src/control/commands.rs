@@ -1,4 +1,6 @@
-//! The control commands: parsing a request line, running it, building the reply line.
+//! The control commands: parsing a request line, checking that the client may run it, running
+//! it, building the reply line. Every command but `show` and `metrics` is written to the log with
+//! the client's pid, uid and gid.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -8,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::access::{self, Access, AccessPolicy, PeerCredentials};
 use super::counters::{clear_stats, latency, latency_figures, port_stats, sf_stats, worker_stats};
+use super::files::{ControlFiles, ReloadSource};
 use super::{error_reply, ok_reply, PROTOCOL_VERSION};
 use crate::change::{self, reload, ChangeError};
 use crate::config::{HopConfig, NeighborConfig, PathConfig, Pipeline, RuleConfig, SfConfig};
@@ -115,16 +119,52 @@ pub enum Command {
     Capture {
         count: u32,
         at: String,
-        file: PathBuf,
+        /// A plain file name in `control.capture_dir`.
+        file: String,
+        /// Replace an existing regular file of that name.
+        #[serde(default)]
+        overwrite: bool,
         timeout_ms: Option<u64>,
     },
     Metrics {},
     Shutdown {},
 }
 
+impl Command {
+    /// Whether the command only looks: it changes nothing, writes no file and reads no packet
+    /// (what a member of `control.readonly_group` may run).
+    pub fn looks_only(&self) -> bool {
+        matches!(self, Command::Show { .. } | Command::Metrics {})
+    }
+}
+
+/// A connected client: who it is, what it may do, and the rules of the socket it came through.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub peer: PeerCredentials,
+    pub access: Access,
+    pub policy: Arc<AccessPolicy>,
+    pub files: Arc<ControlFiles>,
+}
+
+/// One parsed request.
+#[derive(Debug)]
+pub struct Request {
+    /// The command's wire name (`add-rule`).
+    pub name: String,
+    /// Its fields as sent, for the log.
+    pub fields: Value,
+    pub command: Command,
+}
+
 /// Parses one request line: JSON, an object, a version we speak, a known command with fields of
 /// the right types. Errors name the field.
 pub fn parse(line: &[u8]) -> Result<Command, String> {
+    parse_request(line).map(|r| r.command)
+}
+
+/// [`parse`], keeping the command's name and fields.
+pub fn parse_request(line: &[u8]) -> Result<Request, String> {
     let mut v: Value = serde_json::from_slice(line).map_err(|e| format!("malformed JSON: {e}"))?;
     let Some(obj) = v.as_object_mut() else {
         return Err("a request must be a JSON object".into());
@@ -149,9 +189,9 @@ pub fn parse(line: &[u8]) -> Result<Command, String> {
         Some(other) => return Err(format!("command: must be a string, not {other}")),
     };
     // As an externally tagged enum, so that errors carry the path of the field.
-    let rest = Value::Object(std::mem::take(obj));
-    let tagged = Value::Object([(name.clone(), rest)].into_iter().collect());
-    serde_path_to_error::deserialize(tagged).map_err(|e| {
+    let fields = Value::Object(std::mem::take(obj));
+    let tagged = Value::Object([(name.clone(), fields.clone())].into_iter().collect());
+    let command = serde_path_to_error::deserialize(tagged).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         match path.strip_prefix(&format!("{name}.")) {
@@ -159,12 +199,37 @@ pub fn parse(line: &[u8]) -> Result<Command, String> {
             None if inner.starts_with("unknown variant") => format!("command: {inner}"),
             None => inner,
         }
+    })?;
+    Ok(Request {
+        name,
+        fields,
+        command,
     })
 }
 
-/// Runs one request line and returns the reply line.
-pub fn handle(dp: &Arc<Dataplane>, line: &[u8]) -> String {
-    match parse(line).and_then(|c| run(dp, c)) {
+/// Runs one request line from `client` and returns the reply line.
+pub fn handle(dp: &Arc<Dataplane>, client: &Client, line: &[u8]) -> String {
+    let req = match parse_request(line) {
+        Ok(r) => r,
+        Err(e) => return error_reply(&e),
+    };
+    let looks_only = req.command.looks_only();
+    let result = client
+        .policy
+        .permit(client.access, &client.peer, &req.name, looks_only)
+        .map_err(|e| e.to_string())
+        .and_then(|()| run(dp, &client.files, req.command));
+    if !looks_only {
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("refused: {e}"),
+        };
+        access::audit(
+            &client.peer,
+            &format!("{} {}: {outcome}", req.name, req.fields),
+        );
+    }
+    match result {
         Ok(v) => ok_reply(v),
         Err(e) => error_reply(&e),
     }
@@ -183,8 +248,8 @@ fn reply<T: serde::Serialize>(r: Result<T, ChangeError>) -> Result<Value, String
         .and_then(|v| serde_json::to_value(v).map_err(|e| e.to_string()))
 }
 
-/// Runs a parsed command.
-pub fn run(dp: &Arc<Dataplane>, cmd: Command) -> Result<Value, String> {
+/// Runs a parsed command; `files` says which files it may write and read.
+pub fn run(dp: &Arc<Dataplane>, files: &ControlFiles, cmd: Command) -> Result<Value, String> {
     match cmd {
         Command::Show { what } => show(dp, what),
         Command::AddRule { rule, position } => change(dp, |p| {
@@ -272,18 +337,49 @@ pub fn run(dp: &Arc<Dataplane>, cmd: Command) -> Result<Value, String> {
             Ok(json!({ "latency": state == OnOff::On }))
         }
         Command::ClearStats {} => clear_stats(dp),
-        Command::Reload { file } => reply(reload(dp, file.as_deref())),
+        Command::Reload { file } => reload_file(dp, files, file.as_deref()),
         Command::Trace { count, timeout_ms } => trace(dp, count, timeout_ms),
         Command::Capture {
             count,
             at,
             file,
+            overwrite,
             timeout_ms,
-        } => capture(dp, count, &at, &file, timeout_ms),
+        } => capture(dp, files, count, &at, (&file, overwrite), timeout_ms),
         Command::Metrics {} => Ok(Value::String(super::metrics::render(dp))),
         Command::Shutdown {} => {
             dp.stop.store(true, Ordering::Relaxed);
             Ok(json!({ "shutting_down": true }))
+        }
+    }
+}
+
+/// A reload through the one change path, of a file `files` allows; a file in the reload folder
+/// is read through the descriptor that was checked.
+fn reload_file(
+    dp: &Dataplane,
+    files: &ControlFiles,
+    file: Option<&std::path::Path>,
+) -> Result<Value, String> {
+    match files.reload_source(file).map_err(|e| e.to_string())? {
+        ReloadSource::Running => reply(reload(dp, None)),
+        ReloadSource::Opened { path, file } => {
+            use std::os::fd::AsRawFd;
+            let opened = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+            let shown = path.display().to_string();
+            let r = reload(dp, Some(&opened)).map_err(|e| match e {
+                ChangeError::File { errors, .. } => ChangeError::File {
+                    file: shown.clone(),
+                    errors,
+                },
+                ChangeError::Fixed { section, .. } => ChangeError::Fixed {
+                    file: shown.clone(),
+                    section,
+                },
+                other => other,
+            });
+            drop(file);
+            reply(r)
         }
     }
 }
@@ -617,19 +713,26 @@ pub fn parse_point(dp: &Dataplane, at: &str) -> Result<CapturePoint, String> {
     }
 }
 
+/// Size of a pcap file header and of a packet record's header, in bytes.
+const PCAP_HEADER: u64 = 24;
+const PCAP_RECORD_HEADER: u64 = 16;
+
 fn capture(
     dp: &Dataplane,
+    files: &ControlFiles,
     count: u32,
     at: &str,
-    file: &std::path::Path,
+    (name, overwrite): (&str, bool),
     timeout_ms: Option<u64>,
 ) -> Result<Value, String> {
     if count == 0 || count as usize > CAPTURE_MAX {
         return Err(format!("count: must be 1..={CAPTURE_MAX}"));
     }
     let point = parse_point(dp, at)?;
-    let out = std::fs::File::create(file)
-        .map_err(|e| format!("file: cannot create {}: {e}", file.display()))?;
+    let created = files
+        .create_capture(name, overwrite)
+        .map_err(|e| e.to_string())?;
+    let (file, out) = (created.path, created.file);
     let _serial = dp
         .session_lock
         .lock()
@@ -650,15 +753,27 @@ fn capture(
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .saturating_sub(dp.started.elapsed());
-    let mut n = 0;
+    let (mut n, mut bytes, mut capped) = (0, PCAP_HEADER, false);
+    let mut failed = None;
     while let Some(c) = dp.capture.full.pop() {
-        let pkt = pcap_file::pcap::PcapPacket::new(start + c.at, c.orig_len, &c.data);
-        w.write_packet(&pkt)
-            .map_err(|e| format!("file: {}: {e}", file.display()))?;
-        n += 1;
+        let record = PCAP_RECORD_HEADER + c.data.len() as u64;
+        capped |= bytes + record > files.capture_max_bytes;
+        if !capped && failed.is_none() {
+            let pkt = pcap_file::pcap::PcapPacket::new(start + c.at, c.orig_len, &c.data);
+            match w.write_packet(&pkt) {
+                Ok(_) => (n, bytes) = (n + 1, bytes + record),
+                Err(e) => failed = Some(format!("file: {}: {e}", file.display())),
+            }
+        }
         let _ = dp.capture.free.push(c.data);
     }
-    Ok(json!({ "file": file.display().to_string(), "at": at, "requested": count, "captured": n }))
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(json!({
+        "file": file.display().to_string(), "at": at, "requested": count, "captured": n,
+        "bytes": bytes, "max_bytes": files.capture_max_bytes, "stopped_at_max_bytes": capped,
+    }))
 }
 
 #[cfg(test)]
