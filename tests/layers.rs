@@ -2,7 +2,7 @@
 //! layers (test code aside). Read from the sources, so a new upward `use` fails here.
 //!
 //! Bottom up: wire, packet, node ← dpdk, tables, traffic, stats, slowpath ← config ← arp,
-//! compile ← nodes ← shared ← worker, change ← host, control (counters ← metrics ← commands ←
+//! compile, doctor ← nodes ← shared ← worker, change ← host, control (counters ← metrics ← commands ←
 //! the socket server) ← runtime ← binaries.
 
 use std::collections::BTreeMap;
@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("slowpath", 2),
     ("config", 3),
     ("arp", 4),
+    ("doctor", 4),
     ("compile", 4),
     ("nodes", 5),
     ("shared", 6),

@@ -52,6 +52,18 @@ enum Cmd {
         #[arg(long, default_value_t = 60)]
         frame_size: u32,
     },
+    /// Check this machine against a pipeline (hugepages, IOMMU, drivers, VFs, cores): pass, warn
+    /// or fail and the fix for each; exit 1 when any check fails.
+    Doctor {
+        /// Pipeline file; without it, the machine is checked on its own.
+        pipeline: Option<PathBuf>,
+        /// Read /proc and /sys under this directory instead of / (a copy, for tests).
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn load(path: Option<&PathBuf>) -> Result<Pipeline, String> {
@@ -151,5 +163,38 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Cmd::Doctor {
+            pipeline,
+            root,
+            json,
+        } => doctor(pipeline.as_ref(), &root, json),
+    }
+}
+
+fn doctor(pipeline: Option<&PathBuf>, root: &std::path::Path, json: bool) -> ExitCode {
+    let p = match pipeline.map(|f| load(Some(f))).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let checks = qdp::doctor::run(&qdp::doctor::SysRoot::new(root), p.as_ref());
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&qdp::doctor::to_json(&checks)).expect("json")
+        );
+    } else {
+        match (&p, pipeline) {
+            (Some(p), Some(f)) => println!("qdp doctor: pipeline '{}' ({})", p.name, f.display()),
+            _ => println!("qdp doctor: this machine (no pipeline given)"),
+        }
+        print!("{}", qdp::doctor::render_text(&checks));
+    }
+    if qdp::doctor::any_failed(&checks) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
