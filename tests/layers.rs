@@ -2,7 +2,7 @@
 //! layers (test code aside). Read from the sources, so a new upward `use` fails here.
 //!
 //! Bottom up: wire, packet, node ← dpdk, tables, traffic, stats, slowpath ← config ← arp,
-//! compile, doctor ← nodes ← shared ← worker, change ← host, control (counters ← metrics ← commands ←
+//! compile, doctor, systemd ← nodes ← shared ← worker, change ← host, control (counters ← metrics ← commands ←
 //! the socket server) ← runtime ← binaries.
 
 use std::collections::BTreeMap;
@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("config", 3),
     ("arp", 4),
     ("doctor", 4),
+    ("systemd", 4),
     ("compile", 4),
     ("nodes", 5),
     ("shared", 6),
