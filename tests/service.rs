@@ -1,7 +1,8 @@
 //! qdp as a systemd service. This machine is a container without a running systemd
 //! (`/run/systemd/system` is absent, so `systemd-run` cannot start a unit here): the notify and
 //! watchdog protocol is checked against a datagram socket the test holds as `NOTIFY_SOCKET`,
-//! with the real `qdp run` on DPDK virtual devices.
+//! with the real `qdp run` on DPDK virtual devices; the unit is rendered and installed under a
+//! root directory, and checked with `systemd-analyze verify`, which needs no running systemd.
 
 mod common;
 
@@ -217,4 +218,202 @@ fn without_a_watchdog_only_ready_and_stopping_are_sent() {
     assert_eq!(q.with("STOPPING=1").len(), 1, "{texts:?}");
     assert!(q.with("WATCHDOG=1").is_empty(), "{texts:?}");
     assert!(q.with("READY=1")[0] < q.with("STOPPING=1")[0], "{texts:?}");
+}
+
+fn install(root: &Path, pipeline: &Path, extra: &[&str]) -> std::process::Output {
+    run_with_timeout(
+        Command::new(qdp_bin())
+            .arg("install-service")
+            .arg(pipeline)
+            .arg("--root")
+            .arg(root)
+            .args(extra),
+        Duration::from_secs(120),
+    )
+}
+
+fn out_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn install_service_puts_the_unit_binaries_and_pipeline_under_a_root() {
+    let dir = scratch("svc-install");
+    let root = dir.path().join("root");
+    let file = dir.path().join("appliance.toml");
+    let text = pipeline("qdp-i13-svc-install")
+        .replace("cores = [0, 1]", "cores = [0, 1]\nmain_core = 0")
+        .replace("hugepages = \"off\"", "hugepages = \"required\"");
+    std::fs::write(&file, &text).unwrap();
+    let out = install(&root, &file, &[]);
+    let t = out_text(&out);
+    assert!(out.status.success(), "{t}");
+    let unit = std::fs::read_to_string(root.join("etc/systemd/system/qdp.service")).unwrap();
+    for line in [
+        "Type=notify",
+        "CPUAffinity=0 1",
+        "Requires=dev-hugepages.mount",
+        "ExecStartPre=/usr/bin/qdp check /etc/qdp/pipeline.toml",
+        "ExecStart=/usr/bin/qdp run /etc/qdp/pipeline.toml --socket /run/qdp/qdp.sock",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "WatchdogSec=10s",
+        "LimitMEMLOCK=infinity",
+        "Restart=on-failure",
+        "RuntimeDirectory=qdp",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "no '{line}' in\n{unit}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/qdp/pipeline.toml")).unwrap(),
+        text
+    );
+    let installed = std::fs::read(root.join("usr/bin/qdp")).unwrap();
+    assert!(
+        installed == std::fs::read(qdp_bin()).unwrap(),
+        "usr/bin/qdp differs"
+    );
+    assert!(root.join("usr/bin/qdpctl").is_file());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(root.join("usr/bin/qdp"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+    assert!(
+        t.contains("  systemctl daemon-reload\n  systemctl enable --now qdp.service\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("created   ") && t.contains("reserve the hugepages at boot"),
+        "{t}"
+    );
+
+    // Again: nothing changes.
+    let out = install(&root, &file, &[]);
+    let t = out_text(&out);
+    assert!(out.status.success(), "{t}");
+    assert_eq!(t.matches("unchanged ").count(), 4, "{t}");
+
+    // An operator's edit of the installed pipeline stops the install, unless forced.
+    std::fs::write(
+        &file,
+        text.replace("name = \"svc-test\"", "name = \"svc-test-2\""),
+    )
+    .unwrap();
+    let out = install(&root, &file, &[]);
+    let t = out_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("etc/qdp/pipeline.toml exists and differs") && t.contains("--force"),
+        "{t}"
+    );
+    let out = install(&root, &file, &["--force", "--watchdog-sec", "30"]);
+    let t = out_text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("replaced  "), "{t}");
+    let unit = std::fs::read_to_string(root.join("etc/systemd/system/qdp.service")).unwrap();
+    assert!(unit.contains("\nWatchdogSec=30s\n") && unit.contains("pipeline 'svc-test-2'"));
+
+    // DESTDIR does what --root does.
+    let dest = dir.path().join("destdir");
+    let out = run_with_timeout(
+        Command::new(qdp_bin())
+            .arg("install-service")
+            .arg(&file)
+            .env("DESTDIR", &dest),
+        Duration::from_secs(120),
+    );
+    assert!(out.status.success(), "{}", out_text(&out));
+    assert!(dest.join("etc/systemd/system/qdp.service").is_file());
+}
+
+#[test]
+fn install_service_refuses_bad_input_by_name() {
+    let dir = scratch("svc-install-bad");
+    let root = dir.path().join("root");
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, pipeline("qdp-i13-svc-bad")).unwrap();
+    for (args, says) in [
+        (
+            &["--watchdog-sec", "0"][..],
+            "--watchdog-sec: 0 is out of range",
+        ),
+        (
+            &["--bindir", "usr/bin"][..],
+            "--bindir: 'usr/bin' must be an absolute path",
+        ),
+        (
+            &["--bindir", "/opt/q dp"][..],
+            "--bindir: '/opt/q dp' must be an absolute path",
+        ),
+    ] {
+        let out = install(&root, &file, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            out_text(&out).contains(says),
+            "{args:?}: {}",
+            out_text(&out)
+        );
+    }
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        pipeline("qdp-i13-svc-bad").replace("core = 1", "core = 7"),
+    )
+    .unwrap();
+    let out = install(&root, &broken, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out_text(&out).contains("workers[0].core"),
+        "{}",
+        out_text(&out)
+    );
+    assert!(!root.exists(), "a refused install wrote files");
+}
+
+#[test]
+fn the_rendered_unit_passes_systemd_analyze_verify() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("systemd-analyze is not installed: skipping the unit check");
+        return;
+    }
+    let dir = scratch("svc-verify");
+    let file = dir.path().join("p.toml");
+    std::fs::write(
+        &file,
+        pipeline("qdp-i13-svc-verify").replace("hugepages = \"off\"", "hugepages = \"required\""),
+    )
+    .unwrap();
+    // verify checks that ExecStart's binary exists: point the unit at the one just built.
+    let bindir = qdp_bin().parent().unwrap().to_path_buf();
+    let out = run_with_timeout(
+        Command::new(qdp_bin())
+            .arg("install-service")
+            .arg(&file)
+            .arg("--print-unit")
+            .arg("--bindir")
+            .arg(&bindir),
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{}", out_text(&out));
+    let unit = dir.path().join("qdp.service");
+    std::fs::write(&unit, &out.stdout).unwrap();
+    let v = run_with_timeout(
+        Command::new("systemd-analyze").arg("verify").arg(&unit),
+        Duration::from_secs(60),
+    );
+    assert!(
+        v.status.success() && v.stderr.is_empty() && v.stdout.is_empty(),
+        "systemd-analyze verify ({}):\n{}",
+        v.status,
+        out_text(&v)
+    );
 }
