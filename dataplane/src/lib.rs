@@ -5,11 +5,12 @@
 //! nodes and counted reasons); [`dpdk`], the only module with `unsafe` code (EAL, mempools,
 //! ports, bursts), and [`tables`] (the classifier and the compiled SFC tables); [`stats`] and
 //! [`slowpath`]; [`config`] (the pipeline file, typed, and its checks); [`arp`] and [`compile`]
-//! (configuration → tables); [`nodes`] (the packet-processing nodes); [`shared`] (what workers
-//! and the control thread share); [`worker`] (the poll loop) and [`change`] (the one change
-//! path); [`host`] and [`control`] (the socket, who may use it for what, the files its commands
-//! may touch, its commands, counters and metrics); [`runtime`], which ties them together for
-//! `qdp run`.
+//! (configuration → tables), [`doctor`] (the machine checked against a pipeline) and [`systemd`]
+//! (the service's notifications and unit); [`nodes`] (the packet-processing nodes); [`shared`]
+//! (what workers and the control thread share); [`worker`] (the poll loop) and [`change`] (the
+//! one change path); [`host`] and [`control`] (the socket, who may use it for what, the files
+//! its commands may touch, its commands, counters and metrics); [`runtime`], which ties them
+//! together for `qdp run`.
 #![deny(unsafe_code)]
 
 pub mod arp;
@@ -17,6 +18,7 @@ pub mod change;
 pub mod compile;
 pub mod config;
 pub mod control;
+pub mod doctor;
 pub mod dpdk;
 pub mod host;
 pub mod node;
@@ -26,6 +28,7 @@ pub mod runtime;
 pub mod shared;
 pub mod slowpath;
 pub mod stats;
+pub mod systemd;
 pub mod tables;
 pub mod traffic;
 pub mod wire;

@@ -52,6 +52,38 @@ enum Cmd {
         #[arg(long, default_value_t = 60)]
         frame_size: u32,
     },
+    /// Check this machine against a pipeline (hugepages, IOMMU, drivers, VFs, cores): pass, warn
+    /// or fail and the fix for each; exit 1 when any check fails.
+    Doctor {
+        /// Pipeline file; without it, the machine is checked on its own.
+        pipeline: Option<PathBuf>,
+        /// Read /proc and /sys under this directory instead of / (a copy, for tests).
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install qdp as a systemd service running this pipeline: the binaries, the pipeline as
+    /// /etc/qdp/pipeline.toml and qdp.service rendered from it, under --root.
+    InstallService {
+        pipeline: PathBuf,
+        /// Install under this directory instead of / (packaging, tests).
+        #[arg(long, value_name = "DIR", env = "DESTDIR", default_value = "/")]
+        root: PathBuf,
+        /// Directory of the installed binaries, as the unit names them.
+        #[arg(long, value_name = "DIR", default_value = "/usr/bin")]
+        bindir: PathBuf,
+        /// WatchdogSec= of the unit.
+        #[arg(long, value_name = "SECS", default_value_t = 10)]
+        watchdog_sec: u32,
+        /// Replace an installed /etc/qdp/pipeline.toml that differs.
+        #[arg(long)]
+        force: bool,
+        /// Print the unit and install nothing.
+        #[arg(long)]
+        print_unit: bool,
+    },
 }
 
 fn load(path: Option<&PathBuf>) -> Result<Pipeline, String> {
@@ -150,6 +182,141 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Cmd::Doctor {
+            pipeline,
+            root,
+            json,
+        } => doctor(pipeline.as_ref(), &root, json),
+        Cmd::InstallService {
+            pipeline,
+            root,
+            bindir,
+            watchdog_sec,
+            force,
+            print_unit,
+        } => {
+            let options = qdp::systemd::UnitOptions {
+                bindir,
+                watchdog_s: watchdog_sec,
+            };
+            install_service(&pipeline, &root, &options, force, print_unit)
+        }
+    }
+}
+
+fn doctor(pipeline: Option<&PathBuf>, root: &std::path::Path, json: bool) -> ExitCode {
+    let p = match pipeline.map(|f| load(Some(f))).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let checks = qdp::doctor::run(&qdp::doctor::SysRoot::new(root), p.as_ref());
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&qdp::doctor::to_json(&checks)).expect("json")
+        );
+    } else {
+        match (&p, pipeline) {
+            (Some(p), Some(f)) => println!("qdp doctor: pipeline '{}' ({})", p.name, f.display()),
+            _ => println!("qdp doctor: this machine (no pipeline given)"),
+        }
+        print!("{}", qdp::doctor::render_text(&checks));
+    }
+    if qdp::doctor::any_failed(&checks) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn install_service(
+    pipeline: &PathBuf,
+    root: &std::path::Path,
+    options: &qdp::systemd::UnitOptions,
+    force: bool,
+    print_unit: bool,
+) -> ExitCode {
+    use qdp::systemd;
+    let p = match load(Some(pipeline)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = systemd::check_options(options) {
+        eprintln!("install-service: {e}");
+        return ExitCode::from(2);
+    }
+    let origin = pipeline.display().to_string();
+    let unit = systemd::render_unit(&p, &origin, options);
+    if print_unit {
+        print!("{unit}");
+        return ExitCode::SUCCESS;
+    }
+    let text = match std::fs::read_to_string(pipeline) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("install-service: {}: {e}", pipeline.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut binaries = Vec::new();
+    match std::env::current_exe() {
+        Ok(exe) => {
+            let ctl = exe.with_file_name("qdpctl");
+            binaries.push(exe);
+            if ctl.is_file() {
+                binaries.push(ctl);
+            }
+        }
+        Err(e) => {
+            eprintln!("install-service: finding the qdp binary: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let install = systemd::Install {
+        root,
+        binaries,
+        pipeline_text: &text,
+        origin: &origin,
+        unit: &unit,
+        options,
+        force,
+    };
+    match install.run() {
+        Ok(done) => {
+            println!(
+                "qdp install-service: pipeline '{}' into {}",
+                p.name,
+                root.display()
+            );
+            for (path, change) in done {
+                println!("  {:9} {}", change.word(), path.display());
+            }
+            for note in systemd::install_notes(&p) {
+                println!("note: {note}");
+            }
+            println!(
+                "then run{}:",
+                if root == std::path::Path::new("/") {
+                    ""
+                } else {
+                    " on the target machine"
+                }
+            );
+            for c in systemd::systemctl_commands() {
+                println!("  {c}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("install-service: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -410,6 +410,11 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         }
     );
 
+    // systemd: READY once every worker polls, WATCHDOG while they all make progress, STOPPING.
+    let workers_named = p.workers.iter().map(|w| w.name.clone()).collect();
+    let mut service =
+        crate::systemd::ServiceNotifier::from_env(&p.name, workers_named, Instant::now());
+
     // Stats loop on the main lcore.
     let t0 = Instant::now();
     let interval = Duration::from_secs_f64(p.stats.interval_s);
@@ -429,6 +434,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             }
         }
         std::thread::sleep(Duration::from_millis(20));
+        service.tick(Instant::now(), counters.iter().map(|c| c.snapshot().polls));
         slow_path.drain(|p| {
             crate::host::answer(p, &dp);
         });
@@ -459,6 +465,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             last_workers = wc;
         }
     }
+    service.stopping();
     stop.store(true, Ordering::Relaxed);
     let mut failed = Vec::new();
     for (wi, l) in worker_lcores.iter().enumerate() {
