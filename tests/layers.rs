@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("arp", 4),
     ("compile", 4),
     ("nodes", 5),
+    ("save", 5),
     ("shared", 6),
     ("worker", 7),
     ("change", 7),

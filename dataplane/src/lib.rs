@@ -22,6 +22,7 @@ pub mod node;
 pub mod nodes;
 pub mod packet;
 pub mod runtime;
+pub mod save;
 pub mod shared;
 pub mod slowpath;
 pub mod stats;

@@ -120,6 +120,8 @@ pub enum Command {
     },
     Metrics {},
     Shutdown {},
+    /// Writes the running configuration to the pipeline file qdp runs (no other file).
+    Save {},
 }
 
 /// Parses one request line: JSON, an object, a version we speak, a known command with fields of
@@ -285,7 +287,13 @@ pub fn run(dp: &Arc<Dataplane>, cmd: Command) -> Result<Value, String> {
             dp.stop.store(true, Ordering::Relaxed);
             Ok(json!({ "shutting_down": true }))
         }
+        Command::Save {} => save(dp),
     }
+}
+
+/// Saves the running configuration through the change path's [`change::save`].
+fn save(dp: &Dataplane) -> Result<Value, String> {
+    reply(change::save(dp))
 }
 
 fn find<T>(
