@@ -550,6 +550,12 @@ in_port = "in"
 dst = "10.2.0.0/16"
 path = "chain"
 
+# Everything else from in: dropped.
+[[classifier]]
+priority = 100
+in_port = "in"
+action = "drop"   # nothing else passes
+
 [stats]
 interval_s = 0   # no rate line
 "#;
@@ -610,6 +616,8 @@ interval_s = 0   # no rate line
             "# no telnet",
             "# Counts what passes.",
             "# Web traffic onto the chain.",
+            "# Everything else from in: dropped.",
+            "# nothing else passes",
             "# no rate line",
         ] {
             assert!(text.contains(comment), "lost '{comment}':\n{text}");
@@ -674,7 +682,9 @@ interval_s = 0   # no rate line
     #[test]
     fn sections_written_inline_are_rewritten_as_tables_once_they_change() {
         let web = "[[classifier]]\nname = \"web\"\nin_port = \"in\"\ndst = \"10.2.0.0/16\"\npath = \"chain\"\n";
-        let inline = FILE.replace(web, "").replace(
+        let drop = "# Everything else from in: dropped.\n[[classifier]]\npriority = 100\nin_port = \"in\"\naction = \"drop\"   # nothing else passes\n";
+        assert!(FILE.contains(drop));
+        let inline = FILE.replace(web, "").replace(drop, "").replace(
             "# The test pipeline.\n",
             "# The test pipeline.\nsfc = { ttl = 30 }\n# Rules, inline.\nclassifier = [{ name = \"web\", in_port = \"in\", dst = \"10.2.0.0/16\", path = \"chain\" }]\n",
         );
