@@ -2,8 +2,8 @@
 //! layers (test code aside). Read from the sources, so a new upward `use` fails here.
 //!
 //! Bottom up: wire, packet, node ← dpdk, tables, traffic, stats, slowpath ← config ← arp,
-//! compile ← nodes ← shared ← worker, change ← host, control (counters ← metrics ← commands ←
-//! the socket server) ← runtime ← binaries.
+//! compile ← nodes, save ← shared ← worker, change ← host, control (counters ← metrics ←
+//! commands ← the socket server) ← runtime ← binaries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

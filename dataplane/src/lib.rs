@@ -5,7 +5,8 @@
 //! nodes and counted reasons); [`dpdk`], the only module with `unsafe` code (EAL, mempools,
 //! ports, bursts), and [`tables`] (the classifier and the compiled SFC tables); [`stats`] and
 //! [`slowpath`]; [`config`] (the pipeline file, typed, and its checks); [`arp`] and [`compile`]
-//! (configuration → tables); [`nodes`] (the packet-processing nodes); [`shared`] (what workers
+//! (configuration → tables); [`nodes`] (the packet-processing nodes) and [`save`] (the running
+//! configuration written back to its file); [`shared`] (what workers
 //! and the control thread share); [`worker`] (the poll loop) and [`change`] (the one change
 //! path); [`host`] and [`control`] (the socket, its commands, counters and metrics);
 //! [`runtime`], which ties them together for `qdp run`.
