@@ -418,3 +418,123 @@ fn bad_log_options_are_refused_naming_the_option() {
         "text, json or journald",
     );
 }
+
+/// Runs `script` with bash in a mount namespace of its own whose /run is an empty tmpfs (so a
+/// journal socket made there is seen by nothing else), with `vars` in its environment.
+fn in_own_run(script: &str, vars: &[(&str, &std::path::Path)]) -> std::process::Output {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "bash", "-c"])
+        .arg(format!("set -eu\nmount -t tmpfs qdp-t-run /run\n{script}"));
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    run_with_timeout(&mut cmd, Duration::from_secs(180))
+}
+
+#[test]
+fn under_systemd_the_log_goes_to_the_journal() {
+    let dir = scratch("journal");
+    let d = dir.path();
+    let file = d.join("p.toml");
+    let eal =
+        eal_section("qdp-t-cli-journal").replace("log_level = \"error\"", "log_level = \"info\"");
+    std::fs::write(&file, chain(&eal)).unwrap();
+    // A journal: datagrams on /run/systemd/journal/socket, each kept as <u32 length><bytes>.
+    let listener = "import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nopen(sys.argv[3], 'w').close()\nwith open(sys.argv[2], 'ab') as f:\n    while True:\n        d = s.recv(1 << 20)\n        f.write(len(d).to_bytes(4, 'little') + d)\n        f.flush()\n";
+    std::fs::write(d.join("journal.py"), listener).unwrap();
+    let script = r#"
+mkdir -p /run/systemd/journal
+"$PY" "$D/journal.py" /run/systemd/journal/socket "$D/journal.bin" "$D/ready" &
+listener=$!
+while [ ! -e "$D/ready" ]; do sleep 0.05; done
+run() { "$QDP" run "$PIPE" --duration 1.5 --no-control --no-stats-line "$@"; }
+# As systemd starts a service: stderr is the journal stream JOURNAL_STREAM names.
+: > "$D/err1"
+JOURNAL_STREAM=$(stat -c %d:%i "$D/err1") run 2> "$D/err1" > /dev/null
+sleep 0.3
+cp "$D/journal.bin" "$D/after1.bin"
+# JOURNAL_STREAM inherited, stderr elsewhere: not the journal.
+JOURNAL_STREAM=1:1 run 2> "$D/err2" > /dev/null
+sleep 0.3
+cp "$D/journal.bin" "$D/after2.bin"
+kill $listener
+rm /run/systemd/journal/socket
+# The journal asked for, none there: text on stderr, and why.
+run --log-format journald 2> "$D/err3" > /dev/null
+"#;
+    let py = python();
+    let out = in_own_run(
+        script,
+        &[
+            ("D", d),
+            ("PIPE", &file),
+            ("QDP", &qdp_bin()),
+            ("PY", std::path::Path::new(&py)),
+        ],
+    );
+    assert_success(&out);
+    let read = |n: &str| std::fs::read(d.join(n)).unwrap();
+    let text = |n: &str| String::from_utf8_lossy(&read(n)).into_owned();
+    let journal = read("after1.bin");
+    let entries = journal_entries(&journal);
+    let entry = |text: &str| {
+        entries
+            .iter()
+            .find(|e| e.get("MESSAGE").is_some_and(|m| m.contains(text)))
+            .unwrap_or_else(|| panic!("no journal entry '{text}' in {entries:?}"))
+    };
+    let running = entry("pipeline 'cli-chain' running");
+    // tracing-journald's priorities: error 3, warn 4, info 5, debug 6, trace 7.
+    assert_eq!(running["PRIORITY"], "5", "{running:?}");
+    assert_eq!(running["SYSLOG_IDENTIFIER"], "qdp", "{running:?}");
+    assert_eq!(entry("EAL: ")["TARGET"], "dpdk");
+    assert!(!text("err1").contains("running"), "{}", text("err1"));
+    assert_eq!(
+        read("after2.bin"),
+        journal,
+        "a run whose stderr is not the journal wrote to it"
+    );
+    assert!(
+        text("err2").contains("INFO pipeline 'cli-chain' running"),
+        "{}",
+        text("err2")
+    );
+    let err3 = text("err3");
+    assert!(
+        err3.contains("journald: ") && err3.contains("logging to stderr instead"),
+        "{err3}"
+    );
+    assert!(err3.contains("INFO pipeline 'cli-chain' running"), "{err3}");
+}
+
+/// The entries of journal datagrams (`<u32 length><datagram>` each), as their fields: `NAME=value`
+/// lines, or `NAME`, a little-endian u64 length and the value (the journal's native protocol).
+fn journal_entries(bin: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut entries = Vec::new();
+    let mut rest = bin;
+    while rest.len() >= 4 {
+        let n = u32::from_le_bytes(rest[..4].try_into().unwrap()) as usize;
+        let mut d = &rest[4..4 + n];
+        rest = &rest[4 + n..];
+        let mut fields = std::collections::BTreeMap::new();
+        while let Some(nl) = d.iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(&d[..nl]).into_owned();
+            match line.split_once('=') {
+                Some((k, v)) => {
+                    fields.insert(k.to_string(), v.to_string());
+                    d = &d[nl + 1..];
+                }
+                None => {
+                    let len = u64::from_le_bytes(d[nl + 1..nl + 9].try_into().unwrap()) as usize;
+                    let v = &d[nl + 9..nl + 9 + len];
+                    fields.insert(line, String::from_utf8_lossy(v).into_owned());
+                    d = &d[nl + 9 + len + 1..];
+                }
+            }
+        }
+        if !fields.is_empty() {
+            entries.push(fields);
+        }
+    }
+    entries
+}
