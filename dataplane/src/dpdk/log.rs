@@ -70,8 +70,7 @@ pub fn log_to_tracing() -> Result<()> {
         seek: None,
         close: None,
     };
-    // SAFETY: the mode is a NUL-terminated string; the write function matches glibc's signature
-    // and needs no cookie.
+    // SAFETY: a NUL-terminated mode, a write function of glibc's signature that needs no cookie.
     let stream = unsafe { fopencookie(std::ptr::null_mut(), c"w".as_ptr(), funcs) };
     if stream.is_null() {
         return Err(DpdkError::new(
@@ -79,8 +78,7 @@ pub fn log_to_tracing() -> Result<()> {
             std::io::Error::last_os_error().to_string(),
         ));
     }
-    // SAFETY: `stream` is a valid stdio stream that is never closed: it lives as long as the
-    // process, as DPDK requires of its log stream.
+    // SAFETY: a valid stdio stream, never closed: it lives as long as the process, as DPDK needs.
     let rc = unsafe { sys::rte_openlog_stream(stream.cast()) };
     if rc != 0 {
         return Err(DpdkError::from_code("DPDK log: rte_openlog_stream", rc));
