@@ -88,6 +88,8 @@ fn main() {
         .allowlist_function("rte_thread_register")
         .allowlist_function("rte_thread_unregister")
         .allowlist_function("rte_log_set_global_level")
+        .allowlist_function("rte_openlog_stream")
+        .allowlist_function("rte_log_cur_msg_loglevel")
         .allowlist_function("rte_dev_.*")
         .allowlist_function("_rte_.*")
         .allowlist_var("qdp_.*")

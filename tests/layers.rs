@@ -2,8 +2,8 @@
 //! layers (test code aside). Read from the sources, so a new upward `use` fails here.
 //!
 //! Bottom up: wire, packet, node ← dpdk, tables, traffic, stats, slowpath ← config ← arp,
-//! compile, doctor, systemd ← nodes ← shared ← worker, change ← host, control (access, files,
-//! counters ← metrics ← commands ← the socket server) ← runtime ← binaries.
+//! compile, doctor, systemd ← nodes, save ← shared ← worker, change ← host, control (access,
+//! files, counters ← metrics ← commands ← the socket server) ← runtime ← binaries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("systemd", 4),
     ("compile", 4),
     ("nodes", 5),
+    ("save", 5),
     ("shared", 6),
     ("worker", 7),
     ("change", 7),

@@ -10,7 +10,8 @@
 //! The SFC tables are built from [`resolve`]'s view of the pipeline: learned MACs filled in, SFs
 //! behind an unreachable target marked down (so their groups send flows to the other instances),
 //! and next hops never resolved dropped as `arp-unresolved`. Each change of the table's state is
-//! followed by a rebuild through the control plane's one change path.
+//! followed by a rebuild through the control plane's one change path, and logged (a first answer,
+//! a new MAC, unreachable, reachable again).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -47,6 +48,8 @@ pub struct ArpTable {
     entries: Vec<Entry>,
     interval: Duration,
     misses: u32,
+    /// The pipeline's port names, for the log.
+    ports: Vec<String>,
     /// Set by [`learn`](Self::learn) when the tables must be rebuilt; the main thread clears it.
     pub changed: bool,
 }
@@ -114,6 +117,7 @@ impl ArpTable {
             entries: Vec::new(),
             interval: Duration::from_millis(100),
             misses: 3,
+            ports: Vec::new(),
             changed: false,
         };
         t.sync(p, now);
@@ -125,6 +129,7 @@ impl ArpTable {
     pub fn sync(&mut self, p: &Pipeline, now: Instant) {
         self.interval = Duration::from_millis(u64::from(p.sfc.arp_interval_ms.max(1)));
         self.misses = p.sfc.arp_misses.max(1);
+        self.ports = p.ports.iter().map(|x| x.name.clone()).collect();
         let old = std::mem::take(&mut self.entries);
         for (port, ip, src) in targets(p) {
             let kept = old.iter().find(|e| e.port == port && e.ip == ip);
@@ -155,6 +160,12 @@ impl ArpTable {
             if e.reachable && e.unanswered >= self.misses {
                 e.reachable = false;
                 changed = true;
+                tracing::warn!(
+                    "ARP: {} on port {} is unreachable ({} requests unanswered)",
+                    e.ip,
+                    self.ports.get(e.port).map_or("?", String::as_str),
+                    e.unanswered
+                );
             }
             out.push(Request {
                 port: e.port,
@@ -179,6 +190,18 @@ impl ArpTable {
         };
         let changed = !e.reachable || e.mac != Some(mac);
         self.changed |= changed;
+        if changed {
+            let port = self.ports.get(port).map_or("?", String::as_str);
+            let at = EthernetAddress(mac);
+            match e.mac {
+                None => tracing::info!("ARP: {ip} on port {port} is at {at}"),
+                Some(m) if m != mac => tracing::info!(
+                    "ARP: {ip} on port {port} moved from {} to {at}",
+                    EthernetAddress(m)
+                ),
+                Some(_) => tracing::info!("ARP: {ip} on port {port} is reachable again at {at}"),
+            }
+        }
         e.mac = Some(mac);
         e.reachable = true;
         e.unanswered = 0;

@@ -5,7 +5,11 @@
 //! [`apply`] swaps it in for a running qdp (read-copy-update: workers take the new tables at
 //! their next poll round, without a lock). Every control command that edits the configuration
 //! goes through [`change`], the pipeline file through [`reload`], ARP's findings through
-//! [`refresh`]: all or nothing, a refused change leaves everything as it was.
+//! [`refresh`]: all or nothing, a refused change leaves everything as it was. [`save`] writes the
+//! running configuration back to the pipeline file (`crate::save`); with `[control] autosave`,
+//! every change that edits the configuration is saved before it is swapped in, and one that
+//! cannot be saved is refused. Every outcome is logged (`tracing`): applied changes at info,
+//! refused ones at warn.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -13,10 +17,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
+use tracing::{info, warn};
 
 use crate::arp::ArpTable;
 use crate::compile::{sfc_tables, CompileError};
 use crate::config::{ConfigErrors, Pipeline};
+use crate::save::{SaveError, Saved};
 use crate::shared::Dataplane;
 use crate::tables::sfc::SfcTables;
 
@@ -47,9 +53,42 @@ pub enum ChangeError {
     /// qdp runs the built-in demo pipeline and no file was named.
     #[error("file: qdp runs the built-in demo pipeline; name the file to load")]
     NoFile,
+    /// The change could not be saved (autosave) or the save failed; nothing was changed.
+    #[error("{0}")]
+    Save(#[from] SaveError),
     /// A thread panicked while holding the control state.
     #[error("control state poisoned")]
     Poisoned,
+}
+
+/// What caused a change, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Control,
+    Reload,
+    Arp,
+}
+
+impl Cause {
+    fn name(self) -> &'static str {
+        match self {
+            Cause::Control => "control change",
+            Cause::Reload => "reload",
+            Cause::Arp => "ARP refresh",
+        }
+    }
+}
+
+/// Logs a refused change; passes the result on.
+fn logged<T>(cause: Cause, r: Result<T, ChangeError>) -> Result<T, ChangeError> {
+    if let Err(e) = &r {
+        warn!(
+            cause = cause.name(),
+            "{} refused, the running configuration is unchanged: {e}",
+            cause.name()
+        );
+    }
+    r
 }
 
 /// What a change did.
@@ -61,6 +100,9 @@ pub struct ChangeSummary {
     pub rules: usize,
     pub sfs: usize,
     pub neighbors: usize,
+    /// The file the change was saved to (`[control] autosave`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saved: Option<String>,
 }
 
 /// Validates `p`, resolves its next hops with what `arp` knows and compiles its SFC tables.
@@ -80,6 +122,14 @@ pub fn change(
     dp: &Dataplane,
     edit: impl FnOnce(&mut Pipeline) -> Result<(), String>,
 ) -> Result<ChangeSummary, ChangeError> {
+    logged(Cause::Control, change_for(dp, Cause::Control, edit))
+}
+
+fn change_for(
+    dp: &Dataplane,
+    cause: Cause,
+    edit: impl FnOnce(&mut Pipeline) -> Result<(), String>,
+) -> Result<ChangeSummary, ChangeError> {
     let _serial = dp.change_lock.lock().map_err(|_| ChangeError::Poisoned)?;
     let mut p = dp
         .pipeline
@@ -90,22 +140,28 @@ pub fn change(
         return Err(ChangeError::NoSfc);
     }
     edit(&mut p).map_err(ChangeError::Edit)?;
-    apply_locked(dp, p)
+    apply_locked(dp, p, cause)
 }
 
 /// Makes `p` the running pipeline: [`compile`], swap, keep. The caller holds no change lock.
 pub fn apply(dp: &Dataplane, p: Pipeline) -> Result<ChangeSummary, ChangeError> {
     let _serial = dp.change_lock.lock().map_err(|_| ChangeError::Poisoned)?;
-    apply_locked(dp, p)
+    logged(Cause::Control, apply_locked(dp, p, Cause::Control))
 }
 
-fn apply_locked(dp: &Dataplane, p: Pipeline) -> Result<ChangeSummary, ChangeError> {
+/// [`compile`], save when autosave asks and the configuration changed, swap, keep.
+fn apply_locked(dp: &Dataplane, p: Pipeline, cause: Cause) -> Result<ChangeSummary, ChangeError> {
     let macs: Vec<[u8; 6]> = dp.ports.iter().map(|x| x.mac).collect();
     let old = dp.sfc.load_full();
     let tables = {
         let mut arp = dp.arp.lock().map_err(|_| ChangeError::Poisoned)?;
         arp.sync(&p, Instant::now());
         compile(&p, &arp, &macs, old.as_deref())?
+    };
+    let edited = *dp.pipeline.lock().map_err(|_| ChangeError::Poisoned)? != p;
+    let saved = match &dp.source {
+        Some(file) if edited && p.control.autosave => Some(crate::save::save(file, &p)?.file),
+        _ => None,
     };
     dp.swap_sfc(Arc::new(tables));
     let summary = ChangeSummary {
@@ -114,14 +170,53 @@ fn apply_locked(dp: &Dataplane, p: Pipeline) -> Result<ChangeSummary, ChangeErro
         rules: p.classifier.len(),
         sfs: p.sfs.len(),
         neighbors: p.neighbors.len(),
+        saved,
     };
     *dp.pipeline.lock().map_err(|_| ChangeError::Poisoned)? = p;
+    info!(
+        cause = cause.name(),
+        generation = summary.generation,
+        paths = summary.paths,
+        rules = summary.rules,
+        sfs = summary.sfs,
+        neighbors = summary.neighbors,
+        saved = summary.saved.as_deref(),
+        "{}: tables swapped in, generation {}",
+        cause.name(),
+        summary.generation
+    );
     Ok(summary)
 }
 
 /// Rebuilds the SFC tables from the running pipeline, after what ARP knows changed.
 pub fn refresh(dp: &Dataplane) -> Result<ChangeSummary, ChangeError> {
-    change(dp, |_| Ok(()))
+    logged(Cause::Arp, change_for(dp, Cause::Arp, |_| Ok(())))
+}
+
+/// Writes the running configuration back to the pipeline file qdp runs (`crate::save`): the only
+/// file it writes, so the control socket cannot make qdp write anywhere else.
+pub fn save(dp: &Dataplane) -> Result<Saved, ChangeError> {
+    let r = (|| {
+        let _serial = dp.change_lock.lock().map_err(|_| ChangeError::Poisoned)?;
+        let file = dp.source.as_deref().ok_or(SaveError::NoFile)?;
+        let p = dp
+            .pipeline
+            .lock()
+            .map_err(|_| ChangeError::Poisoned)?
+            .clone();
+        Ok(crate::save::save(file, &p)?)
+    })();
+    match &r {
+        Ok(s) => info!(
+            file = %s.file,
+            written = s.written,
+            "running configuration saved to {}{}",
+            s.file,
+            if s.written { "" } else { " (it held it already)" }
+        ),
+        Err(e) => warn!("save failed: {e}"),
+    }
+    r
 }
 
 /// What [`reload`] did: a change, or nothing when the running pipeline has no SFC sections and
@@ -136,6 +231,14 @@ pub enum Reloaded {
 /// Reloads the pipeline file (`file`, else the one qdp runs): only the SFC sections may differ
 /// from the running pipeline.
 pub fn reload(dp: &Dataplane, file: Option<&Path>) -> Result<Reloaded, ChangeError> {
+    let r = reload_file(dp, file);
+    if let Ok(Reloaded::Unchanged { .. }) = &r {
+        info!("reload: the file holds the running configuration; nothing to swap");
+    }
+    logged(Cause::Reload, r)
+}
+
+fn reload_file(dp: &Dataplane, file: Option<&Path>) -> Result<Reloaded, ChangeError> {
     let file: PathBuf = file
         .map(Path::to_path_buf)
         .or_else(|| dp.source.clone())
@@ -172,5 +275,5 @@ pub fn reload(dp: &Dataplane, file: Option<&Path>) -> Result<Reloaded, ChangeErr
         // Nothing to swap: the file is the same as the running one.
         return Ok(Reloaded::Unchanged { unchanged: true });
     }
-    apply_locked(dp, new).map(Reloaded::Changed)
+    apply_locked(dp, new, Cause::Reload).map(Reloaded::Changed)
 }

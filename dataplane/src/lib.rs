@@ -6,11 +6,12 @@
 //! ports, bursts), and [`tables`] (the classifier and the compiled SFC tables); [`stats`] and
 //! [`slowpath`]; [`config`] (the pipeline file, typed, and its checks); [`arp`] and [`compile`]
 //! (configuration → tables), [`doctor`] (the machine checked against a pipeline) and [`systemd`]
-//! (the service's notifications and unit); [`nodes`] (the packet-processing nodes); [`shared`]
-//! (what workers and the control thread share); [`worker`] (the poll loop) and [`change`] (the
-//! one change path); [`host`] and [`control`] (the socket, who may use it for what, the files
-//! its commands may touch, its commands, counters and metrics); [`runtime`], which ties them
-//! together for `qdp run`.
+//! (the service's notifications and unit); [`nodes`] (the packet-processing nodes) and [`save`]
+//! (the running configuration written back to its file); [`shared`] (what workers and the
+//! control thread share); [`worker`] (the poll loop) and [`change`] (the one change path);
+//! [`host`] and [`control`] (the socket, who may use it for what, the files its commands may
+//! touch, its commands, counters and metrics); [`runtime`], which ties them together for
+//! `qdp run`.
 #![deny(unsafe_code)]
 
 pub mod arp;
@@ -25,6 +26,7 @@ pub mod node;
 pub mod nodes;
 pub mod packet;
 pub mod runtime;
+pub mod save;
 pub mod shared;
 pub mod slowpath;
 pub mod stats;

@@ -73,7 +73,7 @@ impl SlowPath {
                 SlowReason::HostArp | SlowReason::HostIcmp => host(p),
                 SlowReason::NshOam => {
                     if *n <= LOG_FIRST {
-                        eprintln!("slow path: {}", describe(&p));
+                        tracing::info!("slow path: {}", describe(&p));
                     }
                 }
             }

@@ -2,6 +2,8 @@
 //! with scapy, read pcap files, dissect with tshark.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use qdp::config::Pipeline;
-use qdp::runtime::{self, RunOptions};
+use qdp::runtime::{self, LogFormat, RunOptions};
 
 #[derive(Parser)]
 #[command(name = "qdp", version, about = "Userspace SFC dataplane on DPDK")]
@@ -18,7 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a pipeline (the built-in demo when no file is given) until SIGINT/SIGTERM.
+    /// Run a pipeline (the built-in demo when no file is given) until SIGINT/SIGTERM; SIGHUP
+    /// reloads the file.
     Run {
         /// Pipeline file (TOML).
         pipeline: Option<PathBuf>,
@@ -34,6 +35,17 @@ enum Cmd {
         /// Run without a control socket.
         #[arg(long, conflicts_with = "socket")]
         no_control: bool,
+        /// Log as text or JSON lines on stderr, or to the systemd journal [default: journald
+        /// when stderr is the journal, else text].
+        #[arg(long, value_name = "text|json|journald")]
+        log_format: Option<LogFormat>,
+        /// Log level (error, warn, info, debug, trace) or filter (qdp=debug) [default: $RUST_LOG,
+        /// else info].
+        #[arg(long, value_name = "LEVEL")]
+        log_level: Option<String>,
+        /// Print no per-second rate line on stdout (for a service); the exit summary stays.
+        #[arg(long)]
+        no_stats_line: bool,
     },
     /// Validate pipeline files without starting anything; exit 0 only when all are sound.
     Check {
@@ -134,17 +146,32 @@ fn main() -> ExitCode {
             summary_json,
             socket,
             no_control,
+            log_format,
+            log_level,
+            no_stats_line,
         } => {
-            let p = match load(pipeline.as_ref()) {
-                Ok(p) => p,
+            let log_as = match runtime::init_logging(log_format, log_level.as_deref()) {
+                Ok(f) => f,
                 Err(e) => {
                     eprintln!("{e}");
                     return ExitCode::from(2);
                 }
             };
+            // Errors that end the run: as they always were, or one JSON event in a JSON log.
+            let fatal = |e: &str| match log_as {
+                LogFormat::Json => tracing::error!("{e}"),
+                _ => eprintln!("{e}"),
+            };
+            let p = match load(pipeline.as_ref()) {
+                Ok(p) => p,
+                Err(e) => {
+                    fatal(&e);
+                    return ExitCode::from(2);
+                }
+            };
             if let Some(d) = duration {
                 if !(d.is_finite() && d > 0.0) {
-                    eprintln!("--duration: must be a positive number of seconds");
+                    fatal("--duration: must be a positive number of seconds");
                     return ExitCode::from(2);
                 }
             }
@@ -156,11 +183,12 @@ fn main() -> ExitCode {
                     .map(|f| std::path::absolute(f).unwrap_or(f.clone())),
                 socket,
                 no_control,
+                no_stats_line,
             };
             match runtime::run(&p, &opts) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("qdp: {e}");
+                    fatal(&format!("qdp: {e}"));
                     ExitCode::FAILURE
                 }
             }

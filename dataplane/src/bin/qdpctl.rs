@@ -7,7 +7,7 @@
 //! qdpctl delete rule NAME|#INDEX · delete path|sf|neighbor NAME · delete hop PATH SI
 //! qdpctl set sf NAME up|down · set port NAME up|down · set latency on|off
 //! qdpctl clear stats · reload [FILE] · trace N · capture N rx:PORT|tx:PORT|drop NAME
-//! qdpctl metrics · shutdown · raw JSON
+//! qdpctl metrics · shutdown · save · raw JSON
 //! ```
 //!
 //! Options (`--socket`, `--json`, `--timeout`, `--overwrite`) may come anywhere on the line; a
@@ -28,7 +28,7 @@ use serde_json::{json, Map, Value};
     name = "qdpctl",
     version,
     about = "Inspect and change a running qdp through its control socket",
-    after_help = "Commands:\n  show ports|workers|paths|rules|groups|sfs|neighbors|arp|stats|errors|latency|version|pipeline\n  add rule|path|sf|neighbor KEY=VALUE...|JSON    add hop PATH KEY=VALUE...|JSON\n  delete rule NAME|#INDEX   delete path|sf|neighbor NAME   delete hop PATH SI\n  set sf NAME up|down   set port NAME up|down   set latency on|off\n  clear stats   reload [FILE]   trace N   capture N rx:PORT|tx:PORT|drop NAME\n  metrics   shutdown   raw JSON\n\nOptions may come anywhere on the line (qdpctl show stats --json); a word starting with - goes after --.\ncapture writes NAME, a plain file name, into qdp's capture folder ([control] capture_dir); the reply says where.\n\nValues in KEY=VALUE are read as JSON when they parse (numbers, lists, objects), else as strings:\n  qdpctl add rule name=web dst=10.2.0.0/16 dst_ports=80 path=web priority=20\n  qdpctl add hop web si=254 sf=ids"
+    after_help = "Commands:\n  show ports|workers|paths|rules|groups|sfs|neighbors|arp|stats|errors|latency|version|pipeline\n  add rule|path|sf|neighbor KEY=VALUE...|JSON    add hop PATH KEY=VALUE...|JSON\n  delete rule NAME|#INDEX   delete path|sf|neighbor NAME   delete hop PATH SI\n  set sf NAME up|down   set port NAME up|down   set latency on|off\n  clear stats   reload [FILE]   trace N   capture N rx:PORT|tx:PORT|drop NAME\n  metrics   shutdown   save   raw JSON\n\nOptions may come anywhere on the line (qdpctl show stats --json); a word starting with - goes after --.\ncapture writes NAME, a plain file name, into qdp's capture folder ([control] capture_dir); the reply says where.\n\nValues in KEY=VALUE are read as JSON when they parse (numbers, lists, objects), else as strings:\n  qdpctl add rule name=web dst=10.2.0.0/16 dst_ports=80 path=web priority=20\n  qdpctl add hop web si=254 sf=ids"
 )]
 struct Cli {
     /// The control socket (also $QDP_SOCKET).
@@ -127,6 +127,7 @@ fn request(words: &[String], overwrite: bool) -> Result<Value, String> {
         }),
         ["metrics"] => json!({ "command": "metrics" }),
         ["shutdown"] => json!({ "command": "shutdown" }),
+        ["save"] => json!({ "command": "save" }),
         ["raw", j] => serde_json::from_str(j).map_err(|e| format!("raw: not JSON: {e}"))?,
         _ => return Err(usage()),
     })

@@ -380,6 +380,10 @@ pub struct ControlConfig {
     /// Measure rx-to-tx latency from the start (also `qdpctl set latency on|off`).
     #[serde(default)]
     pub latency: bool,
+    /// Write the running configuration back to the pipeline file after every change made over
+    /// the socket (as `qdpctl save` does); a change that cannot be saved is refused.
+    #[serde(default)]
+    pub autosave: bool,
 }
 
 impl Default for ControlConfig {
@@ -395,6 +399,7 @@ impl Default for ControlConfig {
             max_clients: default_max_clients(),
             metrics_listen: None,
             latency: false,
+            autosave: false,
         }
     }
 }

@@ -15,7 +15,7 @@ use super::{
 use crate::wire::EthernetAddress;
 
 /// Global SFC settings.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SfcSettings {
     /// NSH TTL the classifier sets (1..=63).

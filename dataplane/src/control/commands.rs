@@ -128,6 +128,8 @@ pub enum Command {
     },
     Metrics {},
     Shutdown {},
+    /// Writes the running configuration to the pipeline file qdp runs (no other file).
+    Save {},
 }
 
 impl Command {
@@ -351,6 +353,7 @@ pub fn run(dp: &Arc<Dataplane>, files: &ControlFiles, cmd: Command) -> Result<Va
             dp.stop.store(true, Ordering::Relaxed);
             Ok(json!({ "shutting_down": true }))
         }
+        Command::Save {} => save(dp),
     }
 }
 
@@ -382,6 +385,11 @@ fn reload_file(
             reply(r)
         }
     }
+}
+
+/// Saves the running configuration through the change path's [`change::save`].
+fn save(dp: &Dataplane) -> Result<Value, String> {
+    reply(change::save(dp))
 }
 
 fn find<T>(

@@ -8,7 +8,8 @@
 //!   [`Link`], [`PortCounters`]);
 //! * `mbuf`: [`OwnedMbuf`] and [`MbufPacket`], and the one place that turns an mbuf into the
 //!   bytes of its data;
-//! * `burst`: [`Burst`], the fixed-capacity array of mbufs a worker receives, edits and sends.
+//! * `burst`: [`Burst`], the fixed-capacity array of mbufs a worker receives, edits and sends;
+//! * `log`: DPDK's own log as `tracing` events ([`log_to_tracing`]).
 //!
 //! Limits: multi-segment mbufs are not supported (ports are configured without scatter, and the
 //! mbuf data room must hold the largest frame); one EAL per process.
@@ -23,12 +24,14 @@ use dpdk_sys as sys;
 
 mod burst;
 mod eal;
+mod log;
 mod mbuf;
 mod mempool;
 mod port;
 
 pub use burst::{Burst, TxResult};
 pub use eal::Eal;
+pub use log::log_to_tracing;
 pub use mbuf::{MbufPacket, OwnedMbuf};
 pub use mempool::Mempool;
 pub use port::{Link, PortCounters, PortInfo, PortSetup};

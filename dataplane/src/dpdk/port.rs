@@ -184,8 +184,8 @@ impl PortId {
             // SAFETY: valid port id.
             let rc = unsafe { sys::rte_eth_dev_set_mtu(self.0, mtu) };
             if rc == -(libc::ENOTSUP) {
-                eprintln!(
-                    "warning: {} (driver {}): cannot set MTU {mtu}; the driver keeps its own",
+                tracing::warn!(
+                    "{} (driver {}): cannot set MTU {mtu}; the driver keeps its own",
                     name(),
                     info.driver
                 );

@@ -1,5 +1,8 @@
 //! `qdp run`: turns a validated pipeline into EAL arguments, mempools, started ports and launched
-//! workers, prints the stats line each interval and a summary at exit.
+//! workers, prints the stats line each interval (on stdout, unless turned off) and a summary at
+//! exit. SIGINT and SIGTERM stop it; SIGHUP reloads the pipeline file through the change path, on
+//! the main thread, all or nothing, as `qdpctl reload` does. Everything else it has to say is a
+//! `tracing` event (`logging`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,12 +23,15 @@ use crate::slowpath::{SlowPath, SlowReason};
 use crate::stats::{DropReason, WorkerCounters, WorkerSnapshot};
 use crate::traffic;
 use crate::worker::{self, RxAction, RxAssignment, WorkerPlan};
+use tracing::{info, warn};
 
 mod eal_setup;
+mod logging;
 mod report;
 
 use eal_setup::runtime_dir;
 pub use eal_setup::{eal_args, hugepage_fix, HugepageState};
+pub use logging::{init_logging, is_journal_stream, log_filter, LogFormat};
 pub use report::Summary;
 use report::{print_summary, stats_line};
 
@@ -60,6 +66,8 @@ pub struct RunOptions {
     pub socket: Option<PathBuf>,
     /// Runs without a control socket.
     pub no_control: bool,
+    /// Prints no stats line (as `stats.interval_s = 0` does); the summary stays.
+    pub no_stats_line: bool,
 }
 
 pub(super) struct PortRt {
@@ -97,10 +105,22 @@ fn arp_tick(
         }
     }
     if changed {
-        if let Err(e) = crate::change::refresh(dp) {
-            eprintln!("qdp: applying what ARP learned: {e}");
+        // The change path logs what it did, and why it refused.
+        let _ = crate::change::refresh(dp);
+    }
+}
+
+/// SIGHUP: reloads the pipeline file as `qdpctl reload` does. The change path logs the outcome;
+/// a refused file leaves qdp running on the tables it had.
+fn reload_on_hangup(dp: &Dataplane) {
+    match &dp.source {
+        Some(f) => info!("SIGHUP: reloading {}", f.display()),
+        None => {
+            warn!("SIGHUP: qdp runs the built-in demo pipeline, which has no file to reload");
+            return;
         }
     }
+    let _ = crate::change::reload(dp, None);
 }
 
 /// Runs a pipeline until SIGINT/SIGTERM or the duration; returns the summary.
@@ -128,8 +148,8 @@ pub fn run(p: &Pipeline, opts: &RunOptions) -> Result<Summary, RunError> {
         HugepageMode::Auto => {
             let ok = huge.fits(p.eal.memory_mb);
             if !ok {
-                eprintln!(
-                    "warning: hugepages: {} MiB free{} but {} MiB needed; running without hugepages (--no-huge), slower. Reserve them with: {}",
+                warn!(
+                    "hugepages: {} MiB free{} but {} MiB needed; running without hugepages (--no-huge), slower. Reserve them with: {}",
                     huge.free_bytes >> 20,
                     if huge.mounted { "" } else { ", hugetlbfs not mounted," },
                     p.eal.memory_mb,
@@ -164,6 +184,9 @@ pub fn run(p: &Pipeline, opts: &RunOptions) -> Result<Summary, RunError> {
     }
 
     let args = eal_args(p, use_hugepages, &vdevs);
+    if let Err(e) = crate::dpdk::log_to_tracing() {
+        warn!("{e}; DPDK logs to stderr on its own");
+    }
     let eal = Eal::init(&args)?;
     let result = run_on_eal(&eal, p, opts);
     drop(eal);
@@ -204,7 +227,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             p.mempool.data_room as u16,
             *node,
         )?;
-        println!(
+        info!(
             "mempool node {}: {} mbufs of {} B, cache {}",
             node, p.mempool.mbufs, p.mempool.data_room, p.mempool.cache
         );
@@ -282,7 +305,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
                 .expect("validated: every rx entry resolves");
             let pr = &ports[r.port];
             if let Some(warning) = numa_warning(&w.name, w.core, wsock, &pr.name, pr.info.socket) {
-                eprintln!("{warning}");
+                warn!("{warning}");
             }
             rx.push(RxAssignment {
                 port: pr.id,
@@ -325,7 +348,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             started.push(pr.id);
             let link = pr.id.link();
             let m = pr.info.mac;
-            println!(
+            info!(
                 "port {} ({}, driver {}, node {}): {} rx / {} tx queues, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, link {}{}",
                 pr.name,
                 pr.id.0,
@@ -361,7 +384,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         }
         match ControlServer::start(Arc::clone(&dp), &cfg) {
             Ok(c) => {
-                println!("control socket: {}", c.path().display());
+                info!("control socket: {}", c.path().display());
                 Some(c)
             }
             Err(e) => {
@@ -375,7 +398,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
     let metrics = match &p.control.metrics_listen {
         Some(addr) if control.is_some() => match serve_http(Arc::clone(&dp), addr) {
             Ok(h) => {
-                println!("metrics: http://{addr}/metrics");
+                info!("metrics: http://{addr}/metrics");
                 Some(h)
             }
             Err(e) => {
@@ -394,13 +417,16 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .map_err(|e| RunError::Other(format!("installing signal handler: {e}")))?;
     }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .map_err(|e| RunError::Other(format!("installing signal handler: {e}")))?;
     for (wi, plan) in plans.into_iter().enumerate() {
         let stop = Arc::clone(&stop);
         let lcore = worker_lcores[wi];
         eal.launch(lcore, move || worker::run(&plan, &stop))?;
     }
-    println!(
-        "qdp: pipeline '{}' running: {} worker(s), {} port(s){}",
+    info!(
+        "pipeline '{}' running: {} worker(s), {} port(s){}",
         p.name,
         p.workers.len(),
         ports.len(),
@@ -417,7 +443,11 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
 
     // Stats loop on the main lcore.
     let t0 = Instant::now();
-    let interval = Duration::from_secs_f64(p.stats.interval_s);
+    let interval = if opts.no_stats_line {
+        Duration::ZERO
+    } else {
+        Duration::from_secs_f64(p.stats.interval_s)
+    };
     let mut last_t = t0;
     let mut last_ports: Vec<PortCounters> = ports.iter().map(|pr| pr.id.counters()).collect();
     let mut last_workers: Vec<WorkerSnapshot> = counters.iter().map(|c| c.snapshot()).collect();
@@ -439,6 +469,9 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             crate::host::answer(p, &dp);
         });
         arp_tick(&dp, &pools, &ports, &mut arp_requests);
+        if hup.swap(false, Ordering::Relaxed) {
+            reload_on_hangup(&dp);
+        }
         dp.slow_path
             .store(slow_path.counts.iter().sum::<u64>(), Ordering::Relaxed);
         if !interval.is_zero() && Instant::now() >= next_line {
