@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("control::files", 8),
     ("control::counters", 8),
     ("control::metrics", 9),
+    ("control::sessions", 9),
     ("control::commands", 10),
     ("control", 11),
     ("runtime", 12),

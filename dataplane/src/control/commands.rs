@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -13,10 +12,11 @@ use serde_json::{json, Value};
 use super::access::{self, Access, AccessPolicy, PeerCredentials};
 use super::counters::{clear_stats, latency, latency_figures, port_stats, sf_stats, worker_stats};
 use super::files::{ControlFiles, ReloadSource};
+use super::sessions::{capture, trace};
 use super::{error_reply, ok_reply, PROTOCOL_VERSION};
 use crate::change::{self, reload, ChangeError};
 use crate::config::{HopConfig, NeighborConfig, PathConfig, Pipeline, RuleConfig, SfConfig};
-use crate::shared::{flag, new_latency_histogram, CapturePoint, Dataplane, CAPTURE_MAX};
+use crate::shared::{flag, new_latency_histogram, Dataplane};
 use crate::stats::{DropReason, WorkerSnapshot};
 
 /// Something that can be up or down.
@@ -670,118 +670,6 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
             "generation": dp.generation.load(Ordering::Acquire),
         }),
     })
-}
-
-fn wait_until(timeout: Duration, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn trace(dp: &Dataplane, count: u32, timeout_ms: Option<u64>) -> Result<Value, String> {
-    if count == 0 || count as usize > CAPTURE_MAX {
-        return Err(format!("count: must be 1..={CAPTURE_MAX}"));
-    }
-    let _serial = dp
-        .session_lock
-        .lock()
-        .map_err(|_| "control state poisoned")?;
-    dp.arm_trace(count);
-    wait_until(Duration::from_millis(timeout_ms.unwrap_or(2000)), || {
-        dp.trace_remaining() == 0 && dp.trace.records.len() >= count as usize
-    });
-    dp.disarm_trace();
-    // Records still being written by a worker that took the last packets.
-    std::thread::sleep(Duration::from_millis(5));
-    let mut records = Vec::new();
-    while let Some(r) = dp.trace.records.pop() {
-        records.push(json!({
-            "worker": dp.workers.get(r.worker),
-            "port": dp.ports.get(r.port).map(|p| p.name.clone()),
-            "len": r.len,
-            "nodes": r.steps.iter().map(|(n, d)| json!({ "node": n.name(), "detail": d })).collect::<Vec<_>>(),
-            "verdict": r.verdict,
-        }));
-    }
-    Ok(json!({ "requested": count, "traced": records.len(), "packets": records }))
-}
-
-/// Parses a capture point: `rx:PORT`, `tx:PORT` or `drop`.
-pub fn parse_point(dp: &Dataplane, at: &str) -> Result<CapturePoint, String> {
-    let port = |n: &str| {
-        dp.port_index(n)
-            .ok_or_else(|| format!("at: no port called '{n}'"))
-    };
-    match at.split_once(':') {
-        Some(("rx", n)) => Ok(CapturePoint::Rx(port(n)?)),
-        Some(("tx", n)) => Ok(CapturePoint::Tx(port(n)?)),
-        None if at == "drop" => Ok(CapturePoint::Drop),
-        _ => Err(format!("at: '{at}' is not rx:PORT, tx:PORT or drop")),
-    }
-}
-
-/// Size of a pcap file header and of a packet record's header, in bytes.
-const PCAP_HEADER: u64 = 24;
-const PCAP_RECORD_HEADER: u64 = 16;
-
-fn capture(
-    dp: &Dataplane,
-    files: &ControlFiles,
-    count: u32,
-    at: &str,
-    (name, overwrite): (&str, bool),
-    timeout_ms: Option<u64>,
-) -> Result<Value, String> {
-    if count == 0 || count as usize > CAPTURE_MAX {
-        return Err(format!("count: must be 1..={CAPTURE_MAX}"));
-    }
-    let point = parse_point(dp, at)?;
-    let created = files
-        .create_capture(name, overwrite)
-        .map_err(|e| e.to_string())?;
-    let (file, out) = (created.path, created.file);
-    let _serial = dp
-        .session_lock
-        .lock()
-        .map_err(|_| "control state poisoned")?;
-    dp.arm_capture(point, count);
-    wait_until(Duration::from_millis(timeout_ms.unwrap_or(2000)), || {
-        dp.capture_remaining() == 0 && dp.capture.full.len() >= count as usize
-    });
-    dp.disarm_capture();
-    std::thread::sleep(Duration::from_millis(5));
-    let header = pcap_file::pcap::PcapHeader {
-        snaplen: crate::shared::CAPTURE_SNAPLEN as u32,
-        ..Default::default()
-    };
-    let mut w = pcap_file::pcap::PcapWriter::with_header(out, header)
-        .map_err(|e| format!("file: {}: {e}", file.display()))?;
-    let start = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .saturating_sub(dp.started.elapsed());
-    let (mut n, mut bytes, mut capped) = (0, PCAP_HEADER, false);
-    let mut failed = None;
-    while let Some(c) = dp.capture.full.pop() {
-        let record = PCAP_RECORD_HEADER + c.data.len() as u64;
-        capped |= bytes + record > files.capture_max_bytes;
-        if !capped && failed.is_none() {
-            let pkt = pcap_file::pcap::PcapPacket::new(start + c.at, c.orig_len, &c.data);
-            match w.write_packet(&pkt) {
-                Ok(_) => (n, bytes) = (n + 1, bytes + record),
-                Err(e) => failed = Some(format!("file: {}: {e}", file.display())),
-            }
-        }
-        let _ = dp.capture.free.push(c.data);
-    }
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    Ok(json!({
-        "file": file.display().to_string(), "at": at, "requested": count, "captured": n,
-        "bytes": bytes, "max_bytes": files.capture_max_bytes, "stopped_at_max_bytes": capped,
-    }))
 }
 
 #[cfg(test)]
