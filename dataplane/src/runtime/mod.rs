@@ -14,6 +14,7 @@ use crate::control::ControlServer;
 use crate::dpdk::{
     DpdkError, Eal, LcoreId, Mempool, PortCounters, PortId, PortInfo, PortSetup, QueueId, SocketId,
 };
+use crate::nodes::sfc::ProxyFlows;
 use crate::nodes::xconnect::XconnectDirection;
 use crate::shared::{Dataplane, PortInfo as ControlPort};
 use crate::slowpath::{SlowPath, SlowReason};
@@ -271,6 +272,11 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         crate::dpdk::tsc_hz(),
     ));
     let mut slow_path = SlowPath::new(1024);
+    // One shard per worker; a pipeline without SFC gets the smallest.
+    let proxy_flows = ProxyFlows::new(
+        p.workers.len(),
+        if p.has_sfc() { p.sfc.proxy_flows } else { 0 },
+    );
     let mut plans = Vec::new();
     for (wi, w) in p.workers.iter().enumerate() {
         let lcore = worker_lcores[wi];
@@ -303,6 +309,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             sleep_us: w.sleep_us,
             dp: Arc::clone(&dp),
             slow_path: slow_path.queue(),
+            proxy_flows: Arc::clone(&proxy_flows),
         });
     }
 
