@@ -69,8 +69,10 @@ pub(super) struct PortRt {
     info: PortInfo,
 }
 
-/// Sends the ARP requests that are due (through worker 0's transmit queues) and rebuilds the SFC
-/// tables when what ARP knows changed.
+/// Sends the ARP requests that are due and rebuilds the SFC tables when what ARP knows changed.
+/// The main thread has no transmit queue: each request goes through worker 0's inject queue (it
+/// sends on its own transmit queue of the port, polled or not, at its next poll round), or the
+/// next worker's when that one is full ([`crate::host::queue_on_a_worker`]).
 fn arp_tick(
     dp: &Dataplane,
     pools: &BTreeMap<SocketId, Mempool>,
@@ -85,7 +87,7 @@ fn arp_tick(
         Err(_) => return,
     };
     for r in requests.drain(..) {
-        let (Some(pr), Some(q)) = (ports.get(r.port), dp.inject.first()) else {
+        let Some(pr) = ports.get(r.port) else {
             continue;
         };
         let frame = crate::arp::request_frame(pr.info.mac, r.src, r.target);
@@ -93,8 +95,9 @@ fn arp_tick(
             continue;
         };
         if let Some(m) = crate::dpdk::OwnedMbuf::from_bytes(pool, &frame) {
-            // A full queue loses this request; the next one follows in one interval.
-            let _ = q.push((r.port, m));
+            // Every worker's queue full loses this request (freed here); the next one follows in
+            // one interval.
+            let _ = crate::host::queue_on_a_worker(&dp.inject, 0, (r.port, m));
         }
     }
     if changed {
