@@ -128,18 +128,29 @@ fn pack(k: &FlowKey) -> [u64; KEY_WORDS] {
     ]
 }
 
-/// Reads a slot with plain (relaxed) loads: the words of the flow `want`, if it is that flow.
+/// Whether a slot holds the flow `want`, read with plain (relaxed) loads: its last key word
+/// (with the header's length) when it does, else what it holds.
 #[inline]
-fn load(slot: &Slot, want: &[u64; KEY_WORDS]) -> SlotRead {
+fn holds(slot: &Slot, want: &[u64; KEY_WORDS]) -> Result<u64, SlotRead> {
     let last = slot.key[KEY_WORDS - 1].load(Relaxed);
     if last & USED == 0 {
-        return SlotRead::Empty;
+        return Err(SlotRead::Empty);
     }
     if last & !LEN_BITS != want[KEY_WORDS - 1]
         || (0..KEY_WORDS - 1).any(|j| slot.key[j].load(Relaxed) != want[j])
     {
-        return SlotRead::Other;
+        return Err(SlotRead::Other);
     }
+    Ok(last)
+}
+
+/// Reads a slot with plain (relaxed) loads: the words of the flow `want`, if it is that flow.
+#[inline]
+fn load(slot: &Slot, want: &[u64; KEY_WORDS]) -> SlotRead {
+    let last = match holds(slot, want) {
+        Ok(last) => last,
+        Err(other) => return other,
+    };
     let len = (((last & LEN_BITS) >> LEN_SHIFT) as usize).min(PROXY_HEADER_MAX);
     let mut hdr = [0u64; HDR_WORDS];
     for (h, w) in hdr.iter_mut().zip(&slot.hdr).take(len.div_ceil(8)) {
@@ -168,12 +179,12 @@ fn load_published(slot: &Slot, want: &[u64; KEY_WORDS]) -> SlotRead {
 
 impl Shard {
     /// The header of flow `want` (hashed to `base`), read with `read`.
-    #[inline]
+    #[inline(always)]
     fn find(
         &self,
         want: &[u64; KEY_WORDS],
         base: usize,
-        read: fn(&Slot, &[u64; KEY_WORDS]) -> SlotRead,
+        read: impl Fn(&Slot, &[u64; KEY_WORDS]) -> SlotRead,
     ) -> Option<([u8; PROXY_HEADER_MAX], usize)> {
         for i in 0..PROBE {
             match read(&self.slots[(base + i) & self.mask], want) {
@@ -224,37 +235,40 @@ impl ProxyTable {
         let shard = &self.flows.shards[self.me];
         let base = key.hash() as usize;
         let mut victim = base & shard.mask;
+        let mut held = None;
         for i in 0..PROBE {
             let s = (base + i) & shard.mask;
-            match load(&shard.slots[s], &want) {
-                SlotRead::Hit(..) | SlotRead::Empty => {
+            match holds(&shard.slots[s], &want) {
+                Ok(last) => {
+                    victim = s;
+                    held = Some(last);
+                    break;
+                }
+                Err(SlotRead::Empty) => {
                     victim = s;
                     break;
                 }
-                SlotRead::Other if self.stamps[s] < self.stamps[victim] => victim = s,
-                SlotRead::Other => {}
+                Err(_) if self.stamps[s] < self.stamps[victim] => victim = s,
+                Err(_) => {}
             }
         }
         self.stamps[victim] = self.clock;
         want[KEY_WORDS - 1] |= (len as u64) << LEN_SHIFT;
+        let mut bytes = [0u8; PROXY_HEADER_MAX];
+        bytes[..len].copy_from_slice(&hdr[..len]);
         let mut words = [0u64; HDR_WORDS];
-        for (w, b) in words.iter_mut().zip(hdr.chunks(8)) {
-            let mut bytes = [0u8; 8];
-            bytes[..b.len()].copy_from_slice(b);
-            *w = u64::from_ne_bytes(bytes);
+        for (w, b) in words.iter_mut().zip(bytes.chunks_exact(8)) {
+            *w = u64::from_ne_bytes(b.try_into().expect("8 bytes"));
         }
         let slot = &shard.slots[victim];
         let n = len.div_ceil(8);
-        let same = slot
-            .key
-            .iter()
-            .zip(&want)
-            .all(|(k, w)| k.load(Relaxed) == *w)
+        if held == Some(want[KEY_WORDS - 1])
             && slot.hdr[..n]
                 .iter()
                 .zip(&words)
-                .all(|(h, w)| h.load(Relaxed) == *w);
-        if same {
+                .all(|(h, w)| h.load(Relaxed) == *w)
+        {
+            // The flow's header is there already: other workers' reads stay undisturbed.
             return;
         }
         // Only this worker writes its shard: no read-modify-write is needed.
