@@ -2,7 +2,9 @@
 //! (tests/topology.sh, pipelines/kernel-chain*.toml): ping, TCP and UDP iperf3 both ways, a flow
 //! the firewall SF denies, a hop added during a transfer, and an NSH-unaware SF (a Linux router
 //! filtering with nftables) behind the SFC proxy, a second qdp as an NSH-aware SF over
-//! VXLAN-GPE, and two instances of the Linux SF found by ARP, one failing during a transfer.
+//! VXLAN-GPE, and two instances of the Linux SF found by ARP, one failing during a transfer;
+//! the plain chain, the proxied SF and the second qdp again on two workers with two queues per
+//! port, flows spread over both.
 
 mod common;
 
@@ -24,9 +26,16 @@ struct Qdp {
 
 impl Qdp {
     /// Runs `pipelines/NAME` (in namespace `ns` when given) with ordinary pages, its own file
-    /// prefix and a socket in `dir`.
-    fn spawn(dir: &Path, pipeline: &str, prefix: &str, ns: Option<&str>) -> Qdp {
+    /// prefix and a socket in `dir`, its text changed by `edit` first.
+    fn spawn_edited(
+        dir: &Path,
+        pipeline: &str,
+        prefix: &str,
+        ns: Option<&str>,
+        edit: &dyn Fn(&str) -> String,
+    ) -> Qdp {
         let text = std::fs::read_to_string(repo_root().join("pipelines").join(pipeline)).unwrap();
+        let text = edit(&text);
         let body = &text[text.find("[[ports]]").unwrap()..];
         let file = dir.join(pipeline);
         std::fs::write(
@@ -144,11 +153,27 @@ impl Chain {
 
     /// The same, with a second qdp running `sf_pipeline` in namespace qdpt-sf2.
     fn start_with_sf(topology_arg: &str, pipeline: &str, sf_pipeline: Option<&str>) -> Chain {
+        Self::start_edited(topology_arg, pipeline, sf_pipeline, &|_, t| t.to_string())
+    }
+
+    /// [`start_with_sf`](Self::start_with_sf), the text of each pipeline changed by `edit`
+    /// (given the file's name and text) first.
+    fn start_edited(
+        topology_arg: &str,
+        pipeline: &str,
+        sf_pipeline: Option<&str>,
+        edit: &dyn Fn(&str, &str) -> String,
+    ) -> Chain {
         topology(topology_arg);
         let dir = scratch("kernel");
-        let sf =
-            sf_pipeline.map(|p| Qdp::spawn(dir.path(), p, "qdp-t-kernel-sf", Some("qdpt-sf2")));
-        let qdp = Qdp::spawn(dir.path(), pipeline, "qdp-t-kernel", None);
+        let sf = sf_pipeline.map(|p| {
+            Qdp::spawn_edited(dir.path(), p, "qdp-t-kernel-sf", Some("qdpt-sf2"), &|t| {
+                edit(p, t)
+            })
+        });
+        let qdp = Qdp::spawn_edited(dir.path(), pipeline, "qdp-t-kernel", None, &|t| {
+            edit(pipeline, t)
+        });
         Chain {
             file: qdp.file.clone(),
             qdp: Some(qdp),
@@ -678,4 +703,157 @@ fn a_failed_sf_instance_hands_its_flows_to_the_other() {
         .find(|e| e["port"] == "sf-a")
         .unwrap();
     assert_eq!(e["state"], "unreachable", "{table}");
+}
+
+/// TCP with 8 parallel streams (so that the flows spread over both workers' queues) from the
+/// client to the server and back; each direction must carry more than 1 MB.
+fn tcp_8_streams_both_ways(what: &str) {
+    for reverse in [false, true] {
+        let mut srv = iperf3_server(5201);
+        let mut args = vec!["-P", "8"];
+        if reverse {
+            args.push("-R");
+        }
+        let v = iperf3(&args);
+        let sum = &v["end"]["sum_received"];
+        eprintln!(
+            "TCP {what}, 8 streams, {}: {:.2} Gbit/s",
+            if reverse {
+                "server→client"
+            } else {
+                "client→server"
+            },
+            sum["bits_per_second"].as_f64().unwrap() / 1e9
+        );
+        assert!(sum["bytes"].as_u64().unwrap() > 1_000_000, "{}", v["end"]);
+        let _ = srv.wait();
+    }
+}
+
+/// Every worker received and sent at least 1000 packets, and nothing was dropped (in
+/// particular no `proxy-no-state`).
+fn both_workers_carried_and_nothing_dropped(q: &Qdp) {
+    let workers = q.ctl(json!({ "command": "show", "what": "workers" }));
+    let rows = workers.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{workers}");
+    for w in rows {
+        for c in ["rx_packets", "tx_packets"] {
+            assert!(
+                w[c].as_u64().unwrap() >= 1000,
+                "{} {c}: {workers}",
+                w["name"]
+            );
+        }
+    }
+    eprintln!(
+        "packets per worker (rx): {}",
+        rows.iter()
+            .map(|w| format!("{} {}", w["name"], w["rx_packets"]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let errors = q.ctl(json!({ "command": "show", "what": "errors" }));
+    assert_eq!(errors, json!([]), "nothing dropped in qdp");
+}
+
+/// The packets each SF handled, by name.
+fn sf_packets(q: &Qdp, name: &str) -> u64 {
+    let sfs = q.ctl(json!({ "command": "show", "what": "sfs" }));
+    sfs.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no SF {name}: {sfs}"))["packets"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn two_workers_carry_the_chain_both_ways() {
+    let chain = Chain::start("up", "kernel-chain-2w.toml");
+    let qdp = chain.qdp.as_ref().unwrap();
+    // qdp finds the hosts by ARP (asking through a worker), and the hosts find their gateways.
+    for (ip, mac) in [
+        ("10.2.0.1", "02:00:00:00:02:01"),
+        ("10.1.0.1", "02:00:00:00:01:01"),
+    ] {
+        assert_eq!(qdp.resolved(ip)["mac"], mac);
+    }
+    ping_both_ways();
+    tcp_8_streams_both_ways("through two workers");
+    both_workers_carried_and_nothing_dropped(qdp);
+    // Every packet passed both SFs, whichever worker ran it.
+    assert!(sf_packets(qdp, "fw") > 10_000);
+    assert_eq!(sf_packets(qdp, "fw"), sf_packets(qdp, "count"));
+}
+
+#[test]
+fn a_proxied_sf_s_replies_find_their_state_on_the_other_worker() {
+    // kernel-chain-sf-2w.toml with the SF's port's queues swapped between the workers: a flow
+    // w0 receives from a host (queue 0) comes back from the SF on queue 0 of the SF's port, which
+    // w1 polls, and the reverse. Every frame back from the SF reaches the worker that did not
+    // send it; with one table per worker each would be dropped as proxy-no-state.
+    let crossed = |_: &str, t: &str| {
+        let out = t
+            .replace("\"sf:0\"]", "\"SF_Q1\"]")
+            .replace("\"sf:1\"]", "\"sf:0\"]")
+            .replace("\"SF_Q1\"]", "\"sf:1\"]");
+        assert_ne!(out, t);
+        out
+    };
+    let chain = Chain::start_edited("up-sf", "kernel-chain-sf-2w.toml", None, &crossed);
+    let qdp = chain.qdp.as_ref().unwrap();
+    let text = std::fs::read_to_string(&chain.file).unwrap();
+    assert!(
+        text.contains("rx = [\"client:0\", \"server:0\", \"sf:1\"]"),
+        "{text}"
+    );
+    for (ip, mac) in [
+        ("10.99.0.1", "02:00:00:00:03:01"),
+        ("10.2.0.1", "02:00:00:00:02:01"),
+        ("10.1.0.1", "02:00:00:00:01:01"),
+    ] {
+        assert_eq!(qdp.resolved(ip)["mac"], mac);
+    }
+    ping_both_ways();
+    tcp_8_streams_both_ways("through the proxied SF on crossed workers");
+    both_workers_carried_and_nothing_dropped(qdp);
+    // Every packet that went to the Linux SF came back and went on to the counter.
+    assert!(sf_packets(qdp, "linux-sf") > 10_000);
+    assert_eq!(sf_packets(qdp, "linux-sf"), sf_packets(qdp, "count"));
+}
+
+#[test]
+fn a_second_qdp_sf_serves_a_chain_on_two_workers() {
+    // The second qdp (one worker that sleeps when idle, on a CPU it shares with both of ours)
+    // gets the same 4096-frame receive ring as ours, so that eight streams overflow neither.
+    let bigger_ring = |name: &str, t: &str| {
+        if name != "sf-qdp.toml" {
+            return t.to_string();
+        }
+        let out = t.replace("iface=s2,qpairs=1\"", "iface=s2,qpairs=1,framecnt=4096\"");
+        assert_ne!(out, t);
+        out
+    };
+    let chain = Chain::start_edited(
+        "up-sf2",
+        "kernel-chain-qdp-sf-2w.toml",
+        Some("sf-qdp.toml"),
+        &bigger_ring,
+    );
+    let (qdp, sf) = (chain.qdp.as_ref().unwrap(), chain.sf.as_ref().unwrap());
+    assert_eq!(qdp.resolved("10.98.0.2")["mac"], "02:00:00:00:04:01");
+    assert_eq!(sf.resolved("10.98.0.1")["mac"], "02:00:00:00:04:fe");
+    ping_both_ways();
+    tcp_8_streams_both_ways("through the second qdp, two workers");
+    both_workers_carried_and_nothing_dropped(qdp);
+    // Every packet sent to the remote SF came back (to either worker) and was counted, and the
+    // second qdp's firewall saw each one.
+    assert!(sf_packets(qdp, "remote-fw") > 10_000);
+    assert_eq!(sf_packets(qdp, "remote-fw"), sf_packets(qdp, "count"));
+    assert_eq!(sf_packets(sf, "fw2"), sf_packets(qdp, "remote-fw"));
+    assert_eq!(
+        sf.ctl(json!({ "command": "show", "what": "errors" })),
+        json!([])
+    );
 }

@@ -4,12 +4,21 @@
 //! Workers send here only ARP and ICMP for our addresses (ports' `addresses` and IPv4 VTEPs).
 //! The sender of every ARP packet is also shown to the [`ArpTable`](crate::arp::ArpTable): it may
 //! be a next hop qdp resolves.
+//!
+//! The main thread owns no transmit queue: whatever it sends (these answers, and the ARP
+//! requests of [`crate::arp`]) goes through a worker's inject queue ([`queue_on_a_worker`]), and
+//! that worker sends it on its own transmit queue of the port, once per poll round. Every worker
+//! has a transmit queue on every port, so any worker can send any of it: when the chosen
+//! worker's inject queue is full (it is stalled, or flooded with answers), the next worker's
+//! takes the packet, and only when every worker's is full is the packet lost.
 
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
     Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr,
 };
+
+use crossbeam::queue::ArrayQueue;
 
 use crate::shared::Dataplane;
 use crate::slowpath::{SlowPacket, SlowReason};
@@ -90,7 +99,23 @@ fn echo_reply(d: &mut [u8], mac: EthernetAddress) -> Option<()> {
     Some(())
 }
 
-/// Answers a packet for the host stack; returns whether an answer was queued for sending.
+/// Queues `item` on the inject queue of worker `first` or, when that one is full, of the next
+/// worker (in index order, wrapping around) whose queue has room; returns that worker, or gives
+/// `item` back when every queue is full. Never waits.
+pub fn queue_on_a_worker<T>(queues: &[ArrayQueue<T>], first: usize, item: T) -> Result<usize, T> {
+    let mut item = item;
+    for i in 0..queues.len() {
+        let w = (first + i) % queues.len();
+        match queues[w].push(item) {
+            Ok(()) => return Ok(w),
+            Err(back) => item = back,
+        }
+    }
+    Err(item)
+}
+
+/// Answers a packet for the host stack; returns whether an answer was queued for sending (by the
+/// worker that received the request, or another when its inject queue is full).
 pub fn answer(mut p: SlowPacket, dp: &Dataplane) -> bool {
     let Some(mac) = dp.ports.get(p.port).map(|x| EthernetAddress(x.mac)) else {
         return false;
@@ -108,11 +133,7 @@ pub fn answer(mut p: SlowPacket, dp: &Dataplane) -> bool {
         SlowReason::HostIcmp => echo_reply(p.mbuf.data_mut(), mac),
         SlowReason::NshOam => None,
     };
-    done.is_some()
-        && dp
-            .inject
-            .get(p.worker)
-            .is_some_and(|q| q.push((p.port, p.mbuf)).is_ok())
+    done.is_some() && queue_on_a_worker(&dp.inject, p.worker, (p.port, p.mbuf)).is_ok()
 }
 
 #[cfg(test)]
@@ -120,6 +141,30 @@ mod tests {
     use super::*;
 
     const QDP: [u8; 6] = [2, 0, 0, 0, 1, 0xfe];
+
+    #[test]
+    fn a_full_inject_queue_hands_the_packet_to_the_next_worker() {
+        let queues: Vec<ArrayQueue<u32>> = (0..3).map(|_| ArrayQueue::new(2)).collect();
+        // Worker 0's queue fills up; then worker 1 takes what is for worker 0, then worker 2.
+        assert_eq!(queue_on_a_worker(&queues, 0, 1), Ok(0));
+        assert_eq!(queue_on_a_worker(&queues, 0, 2), Ok(0));
+        assert_eq!(queue_on_a_worker(&queues, 0, 3), Ok(1));
+        assert_eq!(queue_on_a_worker(&queues, 0, 4), Ok(1));
+        assert_eq!(queue_on_a_worker(&queues, 0, 5), Ok(2));
+        // Worker 2's own packets go to it first, then wrap around to worker 0 once it drains.
+        assert_eq!(queue_on_a_worker(&queues, 2, 6), Ok(2));
+        assert_eq!(queues[0].pop(), Some(1));
+        assert_eq!(queue_on_a_worker(&queues, 2, 7), Ok(0));
+        // Every queue full: the packet comes back (the caller frees it), nothing waits.
+        assert_eq!(queue_on_a_worker(&queues, 1, 8), Err(8));
+        let drained: Vec<Vec<u32>> = queues
+            .iter()
+            .map(|q| std::iter::from_fn(|| q.pop()).collect())
+            .collect();
+        assert_eq!(drained, [vec![2, 7], vec![3, 4], vec![5, 6]]);
+        let none: [ArrayQueue<u32>; 0] = [];
+        assert_eq!(queue_on_a_worker(&none, 0, 9), Err(9));
+    }
     const HOST: [u8; 6] = [2, 0, 0, 0, 1, 1];
 
     #[test]

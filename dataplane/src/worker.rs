@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::config::IdleMode;
 use crate::dpdk::{tsc, Burst, PortId, QueueId};
 use crate::node::Node;
-use crate::nodes::sfc::{SfcState, SfcTables};
+use crate::nodes::sfc::{ProxyFlows, SfcState, SfcTables};
 use crate::nodes::trace::TraceLog;
 use crate::nodes::xconnect::{rewrite_macs, XconnectDirection};
 use crate::nodes::Verdict;
@@ -68,6 +68,8 @@ pub struct WorkerPlan {
     pub dp: Arc<Dataplane>,
     /// Where packets for the slow path go.
     pub slow_path: Arc<SlowQueue>,
+    /// The SFC proxy's per-flow headers of every worker (this one writes shard `index`).
+    pub proxy_flows: Arc<ProxyFlows>,
 }
 
 /// Transmits `out` on pipeline port `pi`, honouring a port set down and a transmit capture.
@@ -226,7 +228,9 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
     let mut outs: Vec<Burst> = plan.ports.iter().map(|_| Burst::new()).collect();
     let mut generation = dp.generation.load(Acquire);
     let mut tables: Option<Arc<SfcTables>> = dp.sfc.load_full();
-    let mut sfc_state = tables.as_ref().map(|t| t.new_state());
+    let mut sfc_state = tables
+        .as_ref()
+        .map(|t| t.new_worker_state(&plan.proxy_flows, wi));
     let mut hist = new_latency_histogram();
     let mut local = WorkerSnapshot::default();
     let mut empty_run: u32 = 0;
@@ -243,7 +247,7 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                     old.publish_sf_counts(&st, wi);
                     Some(n.carry_state(st, old, wi))
                 }
-                (_, _, Some(n)) => Some(n.new_state()),
+                (_, _, Some(n)) => Some(n.new_worker_state(&plan.proxy_flows, wi)),
                 _ => None,
             };
             tables = new;

@@ -17,6 +17,7 @@ use crate::control::ControlServer;
 use crate::dpdk::{
     DpdkError, Eal, LcoreId, Mempool, PortCounters, PortId, PortInfo, PortSetup, QueueId, SocketId,
 };
+use crate::nodes::sfc::ProxyFlows;
 use crate::nodes::xconnect::XconnectDirection;
 use crate::shared::{Dataplane, PortInfo as ControlPort};
 use crate::slowpath::{SlowPath, SlowReason};
@@ -76,8 +77,10 @@ pub(super) struct PortRt {
     info: PortInfo,
 }
 
-/// Sends the ARP requests that are due (through worker 0's transmit queues) and rebuilds the SFC
-/// tables when what ARP knows changed.
+/// Sends the ARP requests that are due and rebuilds the SFC tables when what ARP knows changed.
+/// The main thread has no transmit queue: each request goes through worker 0's inject queue (it
+/// sends on its own transmit queue of the port, polled or not, at its next poll round), or the
+/// next worker's when that one is full ([`crate::host::queue_on_a_worker`]).
 fn arp_tick(
     dp: &Dataplane,
     pools: &BTreeMap<SocketId, Mempool>,
@@ -92,7 +95,7 @@ fn arp_tick(
         Err(_) => return,
     };
     for r in requests.drain(..) {
-        let (Some(pr), Some(q)) = (ports.get(r.port), dp.inject.first()) else {
+        let Some(pr) = ports.get(r.port) else {
             continue;
         };
         let frame = crate::arp::request_frame(pr.info.mac, r.src, r.target);
@@ -100,8 +103,9 @@ fn arp_tick(
             continue;
         };
         if let Some(m) = crate::dpdk::OwnedMbuf::from_bytes(pool, &frame) {
-            // A full queue loses this request; the next one follows in one interval.
-            let _ = q.push((r.port, m));
+            // Every worker's queue full loses this request (freed here); the next one follows in
+            // one interval.
+            let _ = crate::host::queue_on_a_worker(&dp.inject, 0, (r.port, m));
         }
     }
     if changed {
@@ -294,6 +298,11 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
         crate::dpdk::tsc_hz(),
     ));
     let mut slow_path = SlowPath::new(1024);
+    // One shard per worker; a pipeline without SFC gets the smallest.
+    let proxy_flows = ProxyFlows::new(
+        p.workers.len(),
+        if p.has_sfc() { p.sfc.proxy_flows } else { 0 },
+    );
     let mut plans = Vec::new();
     for (wi, w) in p.workers.iter().enumerate() {
         let lcore = worker_lcores[wi];
@@ -326,6 +335,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             sleep_us: w.sleep_us,
             dp: Arc::clone(&dp),
             slow_path: slow_path.queue(),
+            proxy_flows: Arc::clone(&proxy_flows),
         });
     }
 

@@ -20,19 +20,24 @@
 //!   IPv4 or IPv6) and the **end of the chain** (NSH popped, the inner packet out of an exit).
 //! - [`classify`] — the **classifier** (RFC 7665 §4.4): rules on the inner packet pick a path
 //!   (NSH pushed with the path's metadata), an exit, or drop.
-//! - [`proxy`] — the **SFC proxy** (RFC 7665 §4.6) for NSH-unaware SFs, and its per-flow table
-//!   of NSH headers.
-//! - [`state`] — each worker's mutable state: flow caches, the proxy's table, the transit memo,
-//!   SF packet counts.
+//! - [`proxy`] — the **SFC proxy** (RFC 7665 §4.6) for NSH-unaware SFs.
+//! - [`proxy_table`] — the proxy's per-flow NSH headers, one shard per worker, each written by
+//!   its worker and read by all without a lock, so that a frame back from the SF finds its
+//!   header whichever worker receives it.
+//! - [`state`] — each worker's mutable state: flow caches, its side of the proxy's table, the
+//!   transit memo, SF packet counts.
 //!
 //! MD type 1 context and MD type 2 TLVs pass through unchanged. Limits: single-segment buffers;
 //! the headers pushed must fit the buffer's headroom (`no-headroom` otherwise); the proxy keeps
-//! NSH headers of at most [`PROXY_HEADER_MAX`] bytes per flow, in a fixed-size table per worker.
+//! NSH headers of at most [`PROXY_HEADER_MAX`] bytes per flow, in a fixed-size shard per worker.
+//! Every other piece of a worker's state is a cache (it only makes the same decision faster), so
+//! any number of workers, whatever queue each flow's packets reach, forward alike.
 
 mod classify;
 mod encap;
 mod input;
 mod proxy;
+mod proxy_table;
 mod sf;
 mod sff;
 mod state;
@@ -41,7 +46,7 @@ mod transit;
 #[cfg(test)]
 mod tests;
 
-pub use proxy::PROXY_HEADER_MAX;
+pub use proxy_table::{ProxyFlows, PROXY_HEADER_MAX};
 pub use state::SfcState;
 
 use super::trace::{NoTrace, Tracer};

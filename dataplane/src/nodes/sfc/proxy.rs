@@ -3,10 +3,16 @@
 //! VLAN); a frame coming back from the SF (on that port and VLAN) gets its flow's header back
 //! with SI − 1 and returns to the SFF.
 //!
-//! The per-flow headers live in each worker's [`ProxyTable`]: fixed capacity, no allocation after
-//! construction, the oldest of a probe window overwritten when full. Limits: headers of at most
-//! [`PROXY_HEADER_MAX`] bytes; an inner packet that is not IP over Ethernet is refused
-//! (`proxy-unsupported`); a reply that reaches another worker than its request finds no state.
+//! The per-flow headers live in [`ProxyFlows`](super::ProxyFlows): each worker writes its own
+//! shard and reads every worker's, so a frame back from the SF finds its flow's header whichever
+//! worker receives it (see [`proxy_table`](super::proxy_table) for how, and what it costs).
+//! The flow is the inner 5-tuple: the SF must send the frame back with the addresses, protocol
+//! and ports it received (a router or a filter does; a NAT does not).
+//!
+//! Limits: headers of at most [`PROXY_HEADER_MAX`] bytes (`proxy-metadata-too-large`); an inner
+//! packet that is not IP over Ethernet is refused (`proxy-unsupported`); a frame back from the SF
+//! whose flow no worker remembers (a table too small for the flows in flight, an SF that changed
+//! the 5-tuple or sent a frame of its own) is dropped as `proxy-no-state`.
 
 use super::SfcState;
 use crate::node::Node;
@@ -18,8 +24,7 @@ use crate::tables::sfc::{SfImpl, SfcTables};
 use crate::wire::ethernet::{self, field as eth};
 use crate::wire::{nsh, vlan, EtherType, FlowKey, L2Info, NshNextProtocol};
 
-/// Largest NSH header the proxy keeps per flow.
-pub const PROXY_HEADER_MAX: usize = 64;
+use super::PROXY_HEADER_MAX;
 
 impl SfcTables {
     /// Sends a packet to an NSH-unaware SF: NSH is kept per flow, stripped, and the inner frame
@@ -118,82 +123,5 @@ impl SfcTables {
         }
         h.set_si(si - 1);
         self.sff_forward(st, pkt, Some(Some(flow)), None, tr)
-    }
-}
-
-/// The proxy's per-flow memory of NSH headers: fixed capacity, open addressing over 8 slots,
-/// the oldest of those overwritten when all are taken. No allocation after construction.
-#[derive(Debug)]
-pub(super) struct ProxyTable {
-    slots: Vec<ProxySlot>,
-    mask: usize,
-    clock: u64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct ProxySlot {
-    key: Option<FlowKey>,
-    stamp: u64,
-    len: u8,
-    hdr: [u8; PROXY_HEADER_MAX],
-}
-
-impl ProxyTable {
-    const PROBE: usize = 8;
-
-    pub(super) fn new(capacity: usize) -> Self {
-        let cap = capacity.max(Self::PROBE).next_power_of_two();
-        ProxyTable {
-            slots: vec![
-                ProxySlot {
-                    key: None,
-                    stamp: 0,
-                    len: 0,
-                    hdr: [0; PROXY_HEADER_MAX],
-                };
-                cap
-            ],
-            mask: cap - 1,
-            clock: 0,
-        }
-    }
-
-    fn insert(&mut self, key: &FlowKey, hdr: &[u8]) {
-        self.clock += 1;
-        let base = key.hash() as usize;
-        let mut victim = base & self.mask;
-        for i in 0..Self::PROBE {
-            let s = (base + i) & self.mask;
-            match &self.slots[s].key {
-                Some(k) if k == key => {
-                    victim = s;
-                    break;
-                }
-                None => {
-                    victim = s;
-                    break;
-                }
-                Some(_) if self.slots[s].stamp < self.slots[victim].stamp => victim = s,
-                Some(_) => {}
-            }
-        }
-        let slot = &mut self.slots[victim];
-        slot.key = Some(*key);
-        slot.stamp = self.clock;
-        slot.len = hdr.len() as u8;
-        slot.hdr[..hdr.len()].copy_from_slice(hdr);
-    }
-
-    fn get(&self, key: &FlowKey) -> Option<([u8; PROXY_HEADER_MAX], usize)> {
-        let base = key.hash() as usize;
-        for i in 0..Self::PROBE {
-            let s = &self.slots[(base + i) & self.mask];
-            match &s.key {
-                Some(k) if k == key => return Some((s.hdr, s.len as usize)),
-                None => return None,
-                Some(_) => {}
-            }
-        }
-        None
     }
 }

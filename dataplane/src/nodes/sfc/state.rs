@@ -1,9 +1,13 @@
 //! A worker's mutable SFC state, kept beside the shared immutable [`SfcTables`]: the classifier's
-//! flow cache, one flow cache per firewall, the proxy's per-flow NSH headers, the transit memo
-//! and the packet count of each SF. Carried across table swaps (read-copy-update): the caches
-//! notice a changed classifier by themselves, counts follow SFs by name, the memo starts empty.
+//! flow cache, one flow cache per firewall, its side of the proxy's per-flow NSH headers (its own
+//! shard of [`ProxyFlows`], which every worker reads), the transit memo and the packet count of
+//! each SF. Carried across table swaps (read-copy-update): the caches notice a changed
+//! classifier by themselves, the proxy's headers stay, counts follow SFs by name, the memo
+//! starts empty. A changed `sfc.proxy_flows` takes effect at the next start.
 
-use super::proxy::ProxyTable;
+use std::sync::Arc;
+
+use super::proxy_table::{ProxyFlows, ProxyTable};
 use super::transit::TransitMemo;
 use crate::tables::classifier::FlowCache;
 use crate::tables::sfc::{SfImpl, SfcTables};
@@ -31,13 +35,21 @@ fn sf_cache(t: &SfcTables, imp: &SfImpl) -> FlowCache {
 }
 
 impl SfcTables {
-    /// A worker's fresh mutable state for these tables.
+    /// The fresh mutable state of a lone worker for these tables (its proxy headers shared
+    /// with nobody).
     pub fn new_state(&self) -> SfcState {
+        self.new_worker_state(&ProxyFlows::new(1, self.proxy_flows), 0)
+    }
+
+    /// The fresh mutable state of worker `worker` for these tables, whose proxy headers go to
+    /// its shard of `proxy`, where every worker finds them. Panics when `proxy` has no shard
+    /// for `worker`.
+    pub fn new_worker_state(&self, proxy: &Arc<ProxyFlows>, worker: usize) -> SfcState {
         SfcState {
             sf_packets: vec![0; self.sfs.len()],
             cache: FlowCache::new(self.flow_cache),
             sf_caches: self.sfs.iter().map(|sf| sf_cache(self, &sf.imp)).collect(),
-            proxy: ProxyTable::new(self.proxy_flows),
+            proxy: ProxyTable::new(Arc::clone(proxy), worker),
             transit: TransitMemo::NONE,
         }
     }

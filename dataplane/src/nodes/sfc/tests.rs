@@ -144,10 +144,7 @@ fn groups_keep_both_directions_on_one_instance_and_skip_down_ones() {
     }
 }
 
-#[test]
-fn proxy_strips_nsh_and_restores_it_with_si_minus_one() {
-    let t = tables(
-        r#"
+const PROXIED: &str = r#"
 [[sfs]]
 name = "legacy"
 kind = "proxy"
@@ -166,8 +163,11 @@ hops = [{ si = 10, sf = "legacy" }, { si = 9, sff = "next" }]
 [[classifier]]
 in_port = "p0"
 path = "p"
-"#,
-    );
+"#;
+
+#[test]
+fn proxy_strips_nsh_and_restores_it_with_si_minus_one() {
+    let t = tables(PROXIED);
     let mut st = t.new_state();
     let original = frame(3, false);
     let mut p = VecPacket::new(&original);
@@ -198,6 +198,32 @@ path = "p"
     });
     assert_eq!(
         t.process(&mut st, &mut stranger, 2),
+        Verdict::Drop(DropReason::ProxyNoState)
+    );
+}
+
+#[test]
+fn a_frame_back_from_the_sf_finds_its_header_on_another_worker() {
+    let t = tables(PROXIED);
+    let flows = ProxyFlows::new(2, 64);
+    let (mut w0, mut w1) = (t.new_worker_state(&flows, 0), t.new_worker_state(&flows, 1));
+    for i in 0..16 {
+        let mut p = VecPacket::new(&frame(i, false));
+        assert_eq!(t.process(&mut w0, &mut p, 0), Verdict::Tx(2));
+        // The SF's answer reaches worker 1 (another queue of the SF's port).
+        let mut back = VecPacket::new(p.data());
+        assert_eq!(t.process(&mut w1, &mut back, 2), Verdict::Tx(1), "flow {i}");
+        let h = nsh::Packet::new_checked(&back.data()[14..]).unwrap();
+        assert_eq!((h.spi(), h.si()), (33, 9));
+        assert_eq!(h.md1_context().unwrap()[0], 0xff);
+    }
+    // Workers whose headers are not shared (each a lone worker) lose such a frame.
+    let (mut alone0, mut alone1) = (t.new_state(), t.new_state());
+    let mut p = VecPacket::new(&frame(1, false));
+    assert_eq!(t.process(&mut alone0, &mut p, 0), Verdict::Tx(2));
+    let mut back = VecPacket::new(p.data());
+    assert_eq!(
+        t.process(&mut alone1, &mut back, 2),
         Verdict::Drop(DropReason::ProxyNoState)
     );
 }
