@@ -37,6 +37,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("control::commands", 10),
     ("control", 11),
     ("runtime", 12),
+    ("testing", 13),
     ("lib", 13),
     ("bin", 14),
 ];

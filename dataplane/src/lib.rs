@@ -32,6 +32,8 @@ pub mod slowpath;
 pub mod stats;
 pub mod systemd;
 pub mod tables;
+#[cfg(test)]
+mod testing;
 pub mod traffic;
 pub mod wire;
 pub mod worker;

@@ -454,25 +454,12 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Pipeline;
     use crate::packet::{PacketBuf, VecBatch};
     use crate::traffic::udp_frames;
     use crate::wire::encap::{gpe4, Gpe4Template};
     use crate::wire::{nsh, EthernetAddress, Ipv4Address, NshMetadata, NshNextProtocol, NshRepr};
 
-    const PIPELINE: &str = r#"
-[eal]
-cores = [0, 1]
-[[ports]]
-name = "p0"
-vdev = "net_null0"
-[[ports]]
-name = "p1"
-vdev = "net_null1"
-[[workers]]
-name = "w0"
-core = 1
-rx = ["p0", "p1"]
+    const BODY: &str = r#"
 [[vteps]]
 name = "v"
 port = "p0"
@@ -495,7 +482,7 @@ hops = [{ si = 255, sff = "sff3" }]
 "#;
 
     fn tables() -> SfcTables {
-        let p = Pipeline::from_toml(PIPELINE).unwrap();
+        let p = crate::testing::null_ports_pipeline(&["p0", "p1"], BODY);
         crate::compile::sfc_tables(&p, &[[2, 0, 0, 0, 0, 0xa0], [2, 0, 0, 0, 0, 0xa1]], None)
             .unwrap()
     }

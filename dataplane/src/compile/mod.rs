@@ -88,15 +88,6 @@ mod tests {
     use super::*;
 
     const BASE: &str = r#"
-[eal]
-cores = [0, 1]
-[[ports]]
-name = "net"
-vdev = "net_null0"
-[[workers]]
-name = "w0"
-core = 1
-rx = ["net"]
 [[exits]]
 name = "out"
 port = "net"
@@ -115,7 +106,7 @@ hops = [{ si = 255, sf = "fw" }, { si = 254, sf = "ids" }, { si = 253, end = "ou
 "#;
 
     fn errors(extra: &str) -> Vec<ConfigError> {
-        let p = Pipeline::from_toml(&format!("{BASE}{extra}")).unwrap();
+        let p = crate::testing::null_ports_pipeline(&["net"], &format!("{BASE}{extra}"));
         check(&p).unwrap_err().0
     }
 
@@ -147,10 +138,10 @@ path = "p"
 
     #[test]
     fn a_shape_the_kinds_do_not_allow_cannot_be_resolved() {
-        let mut p = Pipeline::from_toml(&format!(
-            "{BASE}[[sfs]]\nname = \"fw\"\nkind = \"firewall\"\n"
-        ))
-        .unwrap();
+        let mut p = crate::testing::null_ports_pipeline(
+            &["net"],
+            &format!("{BASE}[[sfs]]\nname = \"fw\"\nkind = \"firewall\"\n"),
+        );
         p.sfs[0].neighbor = None;
         assert_eq!(
             resolve::SfcSpec::resolve(&p).unwrap_err(),

@@ -2,7 +2,6 @@
 //! RFC 8300's TTL and SI rules, unmatched traffic, and the transit fast path against the general
 //! path.
 use super::*;
-use crate::config::Pipeline;
 use crate::nodes::trace::NoTrace;
 use crate::nodes::Verdict;
 use crate::packet::VecPacket;
@@ -21,27 +20,7 @@ const PORT_MACS: [[u8; 6]; 3] = [
 ];
 
 fn tables(body: &str) -> SfcTables {
-    let text = format!(
-        r#"
-[eal]
-cores = [0, 1]
-[[ports]]
-name = "p0"
-vdev = "net_null0"
-[[ports]]
-name = "p1"
-vdev = "net_null1"
-[[ports]]
-name = "p2"
-vdev = "net_null2"
-[[workers]]
-name = "w0"
-core = 1
-rx = ["p0", "p1", "p2"]
-{body}
-"#
-    );
-    let p = Pipeline::from_toml(&text).unwrap_or_else(|e| panic!("{e}"));
+    let p = crate::testing::null_ports_pipeline(&["p0", "p1", "p2"], body);
     crate::compile::sfc_tables(&p, &PORT_MACS, None).unwrap()
 }
 
