@@ -248,6 +248,9 @@ impl Pipeline {
                         ));
                         None
                     } else {
+                        if let Err(e) = vdev::check_socket(v) {
+                            errs.push(ConfigError::new(f("vdev"), e));
+                        }
                         Some(dev.to_string())
                     }
                 }

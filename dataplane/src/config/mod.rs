@@ -7,7 +7,8 @@
 //!
 //! Files: this one holds the top-level schema and the port, worker and control sections; [`sfc`]
 //! the SFC sections; `types` the typed values (prefixes, port ranges, protocols, hex bytes,
-//! actions), parsed once when the file is read; `checks` and `sfc_checks` the checks.
+//! actions), parsed once when the file is read; `checks` and `sfc_checks` the checks; [`vdev`] the
+//! socket names of vhost-user and memif devices.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ mod checks;
 mod sfc;
 mod sfc_checks;
 mod types;
+pub mod vdev;
 pub use sfc::*;
 pub use types::*;
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{normalize_pci, vdev_name, HugepageMode, Pipeline};
+use crate::config::{normalize_pci, vdev, vdev_name, HugepageMode, Pipeline};
 use crate::control::metrics::serve_http;
 use crate::control::ControlServer;
 use crate::dpdk::{
@@ -164,12 +164,14 @@ pub fn run(p: &Pipeline, opts: &RunOptions) -> Result<Summary, RunError> {
         }
     };
 
-    // Generated traffic for pcap replay ports.
+    // Generated traffic for pcap replay ports; vhost-user and memif sockets in the run directory.
     let dir = runtime_dir(&p.eal.file_prefix);
+    let run_dir = run_directory(p, opts);
+    prepare_socket_dir(p, &run_dir)?;
     let mut vdevs = Vec::new();
     for port in &p.ports {
         let Some(v) = &port.vdev else { continue };
-        let mut v = v.clone();
+        let mut v = vdev::resolve_socket(v, &run_dir);
         if let Some(t) = &port.traffic {
             std::fs::create_dir_all(&dir).map_err(|source| RunError::Traffic {
                 port: port.name.clone(),
@@ -195,6 +197,45 @@ pub fn run(p: &Pipeline, opts: &RunOptions) -> Result<Summary, RunError> {
     let result = run_on_eal(&eal, p, opts);
     drop(eal);
     result
+}
+
+/// qdp's run directory: the folder of the control socket in use. vhost-user and memif sockets
+/// are made there.
+pub fn run_directory(p: &Pipeline, opts: &RunOptions) -> PathBuf {
+    let socket = opts.socket.as_ref().unwrap_or(&p.control.socket);
+    match socket.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates the run directory when a device needs a socket there, and removes a socket file left
+/// by an earlier run (a vhost-user server cannot bind over it). Anything else of that name stays
+/// and is an error.
+fn prepare_socket_dir(p: &Pipeline, run_dir: &Path) -> Result<(), RunError> {
+    use std::os::unix::fs::FileTypeExt;
+    let paths = vdev::socket_paths(p.ports.iter().filter_map(|x| x.vdev.as_deref()), run_dir);
+    for path in paths {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| RunError::Other(format!("creating {}: {e}", parent.display())))?;
+        }
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_socket() => {
+                std::fs::remove_file(&path).map_err(|e| {
+                    RunError::Other(format!("removing the old socket {}: {e}", path.display()))
+                })?;
+            }
+            Ok(_) => {
+                return Err(RunError::Other(format!(
+                    "{} exists and is not a socket; qdp will not replace it",
+                    path.display()
+                )))
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(())
 }
 
 fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, RunError> {
