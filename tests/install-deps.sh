@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(dpdk dpdk-dev libdpdk-dev pkg-config clang libclang-dev libpcap-dev)
-[ "${1:-}" = "--runtime" ] || pkgs+=(tshark python3-scapy netsniff-ng iproute2 iperf3 ethtool iputils-ping nftables e2fsprogs util-linux passwd systemd)
+[ "${1:-}" = "--runtime" ] || pkgs+=(tshark python3-scapy netsniff-ng iproute2 iperf3 ethtool iputils-ping nftables e2fsprogs util-linux passwd systemd qemu-system-x86 busybox-static cpio xz-utils)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -23,7 +23,7 @@ command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) fi
 
 # Hugepages make qdp faster; without them qdp runs with --no-huge and says so.
 if [ "$(id -u)" = 0 ]; then
-  hugepages/qdp-hugepages.sh --pages 512 >/dev/null 2>&1 \
+  hugepages/qdp-hugepages.sh --pages 1024 >/dev/null 2>&1 \
     || echo "note: could not reserve hugepages here; qdp will run with --no-huge"
 fi
 hugepages/qdp-hugepages.sh --status
