@@ -28,6 +28,7 @@ extern const uint64_t qdp_RTE_ETH_RSS_UDP;
 extern const uint64_t qdp_RTE_ETH_RSS_TCP;
 extern const uint64_t qdp_RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 extern const uint64_t qdp_RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+extern const uint64_t qdp_RTE_ETH_RX_OFFLOAD_SCATTER;
 extern const uint32_t qdp_RTE_MBUF_DEFAULT_BUF_SIZE;
 extern const uint32_t qdp_RTE_PKTMBUF_HEADROOM;
 #endif

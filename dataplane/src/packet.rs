@@ -7,10 +7,28 @@
 /// Largest burst a worker may use (the size of its fixed mbuf arrays).
 pub const MAX_BURST: usize = 256;
 
-/// A single-segment packet whose front can grow into headroom and shrink.
+/// Most segments a received chain may have (more: dropped as `too-many-segments`): a 9600-byte
+/// frame in mbufs of the default 2048-byte data room takes 6.
+pub const MAX_SEGMENTS: u16 = 8;
+
+/// Bytes a chain's first segment must hold (or the whole packet, if shorter): every header a node
+/// reads (outer Ethernet and VLANs, IPv6, UDP, VXLAN-GPE, NSH with MD type 2, inner Ethernet, IP
+/// and ports) lies there. A chain whose first segment is shorter is dropped as `headers-split`.
+pub const FIRST_SEGMENT_MIN: usize = 512;
+
+/// A packet whose front can grow into headroom and shrink. The packet may be a chain of segments
+/// (a jumbo frame received with scatter): [`data`](PacketBuf::data) is then its first segment,
+/// where every header a node reads lies ([`FIRST_SEGMENT_MIN`]), and
+/// [`pkt_len`](PacketBuf::pkt_len) the length of the whole packet, which is what lengths written
+/// into headers count.
 pub trait PacketBuf {
-    /// The packet's bytes.
+    /// The packet's bytes (of its first segment).
     fn data(&self) -> &[u8];
+    /// Bytes of the whole packet, every segment; `data().len()` for a single segment.
+    #[inline(always)]
+    fn pkt_len(&self) -> usize {
+        self.data().len()
+    }
     /// The packet's bytes, writable.
     fn data_mut(&mut self) -> &mut [u8];
     /// Grows the packet by `n` bytes at the front (uninitialised contents); `false` when the
@@ -18,7 +36,8 @@ pub trait PacketBuf {
     fn prepend(&mut self, n: usize) -> bool;
     /// Removes `n` bytes from the front; `false` when the packet is shorter, the packet unchanged.
     fn adj(&mut self, n: usize) -> bool;
-    /// Removes `n` bytes from the end; `false` when the packet is shorter.
+    /// Removes `n` bytes from the end (of a chain: of its last segment); `false` when the packet
+    /// (the last segment) is shorter, the packet unchanged.
     fn trim(&mut self, n: usize) -> bool;
 }
 
@@ -152,6 +171,10 @@ impl<P: PacketBuf + ?Sized> PacketBuf for &mut P {
     #[inline(always)]
     fn data(&self) -> &[u8] {
         (**self).data()
+    }
+    #[inline(always)]
+    fn pkt_len(&self) -> usize {
+        (**self).pkt_len()
     }
     #[inline(always)]
     fn data_mut(&mut self) -> &mut [u8] {

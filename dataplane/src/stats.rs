@@ -80,6 +80,17 @@ reasons! {
         PortDown => "port-down" in InterfaceOutput,
         /// The next hop's MAC is not known (yet): its address has not answered ARP.
         ArpUnresolved => "arp-unresolved" in Arp,
+        /// A received chain of mbufs whose first segment is too short to hold every header a
+        /// node reads (`packet::FIRST_SEGMENT_MIN` bytes, or the whole packet).
+        HeadersSplit => "headers-split" in EthernetInput,
+        /// A received chain of more mbufs than `packet::MAX_SEGMENTS` (8).
+        TooManySegments => "too-many-segments" in EthernetInput,
+        /// A frame longer than its output port's MTU plus 18 bytes (Ethernet header and one VLAN
+        /// tag), on a port with an `mtu` set.
+        OverMtu => "over-mtu" in InterfaceOutput,
+        /// A multi-segment packet toward a VXLAN-GPE over IPv6 neighbour, whose UDP checksum
+        /// would have to cover more than the first segment.
+        Gpe6MultiSegment => "gpe6-multi-segment" in NshEncap,
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::IdleMode;
-use crate::dpdk::{tsc, Burst, PortId, QueueId};
+use crate::dpdk::{tsc, Burst, BurstLengths, PortId, QueueId};
 use crate::node::Node;
 use crate::nodes::sfc::{ProxyFlows, SfcState, SfcTables};
 use crate::nodes::trace::TraceLog;
@@ -60,6 +60,9 @@ pub struct WorkerPlan {
     pub ports: Vec<PortId>,
     /// This worker's transmit queue on every port.
     pub tx_queue: QueueId,
+    /// Longest frame each pipeline port may send (MTU plus Ethernet header and one VLAN tag;
+    /// `u32::MAX` for a port without an `mtu`); longer ones are dropped as `over-mtu`.
+    pub tx_limit: Vec<u32>,
     pub burst: usize,
     pub idle: IdleMode,
     pub idle_polls: u32,
@@ -75,20 +78,26 @@ pub struct WorkerPlan {
 /// Transmits `out` on pipeline port `pi`, honouring a port set down and a transmit capture.
 #[inline]
 fn send(out: &mut Burst, plan: &WorkerPlan, pi: usize, flags: u32, local: &mut WorkerSnapshot) {
-    let bytes = out.bytes(0..out.len());
-    send_counted(out, bytes, plan, pi, flags, local);
+    let lengths = out.lengths();
+    send_counted(out, lengths, plan, pi, flags, local);
 }
 
-/// [`send`] for a burst of `bytes` bytes in all.
+/// [`send`] for a burst of these lengths. Frames longer than the port's limit are dropped first.
 #[inline]
 fn send_counted(
     out: &mut Burst,
-    bytes: u64,
+    lengths: BurstLengths,
     plan: &WorkerPlan,
     pi: usize,
     flags: u32,
     local: &mut WorkerSnapshot,
 ) {
+    let mut bytes = lengths.bytes;
+    if lengths.max > plan.tx_limit[pi] {
+        let (n, b) = out.drop_longer_than(plan.tx_limit[pi]);
+        local.drops[DropReason::OverMtu as usize] += n;
+        bytes -= b;
+    }
     if flags & (flag::PORT_DOWN | flag::CAPTURE) != 0 {
         let dp = &plan.dp;
         if flags & flag::PORT_DOWN != 0 && dp.port_down[pi].load(Relaxed) {
@@ -268,14 +277,25 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
             if flags & flag::PORT_DOWN != 0 && dp.port_down[a.port_index].load(Relaxed) {
                 continue;
             }
-            let n = burst.rx(a.port, a.queue, burst_size);
+            let mut n = burst.rx(a.port, a.queue, burst_size);
             if n == 0 {
                 continue;
             }
             let t_rx = if flags & flag::LATENCY != 0 { tsc() } else { 0 };
             got += n;
-            let bytes = burst.bytes(0..n);
-            local.rx_bytes += bytes;
+            let mut lengths = burst.lengths();
+            local.rx_bytes += lengths.bytes;
+            if lengths.chained {
+                // Rare: jumbo frames received as chains of mbufs.
+                let bad = burst.drop_bad_chains();
+                local.drops[DropReason::TooManySegments as usize] += bad.too_many_segments;
+                local.drops[DropReason::HeadersSplit as usize] += bad.headers_split;
+                n = burst.len();
+                lengths = burst.lengths();
+                if n == 0 {
+                    continue;
+                }
+            }
             let capture_drops =
                 flags & flag::CAPTURE != 0 && dp.capture.point() == Some(CapturePoint::Drop);
             if flags & flag::CAPTURE != 0
@@ -352,7 +372,7 @@ pub fn run(plan: &WorkerPlan, stop: &AtomicBool) -> i32 {
                     if let BurstOut::Transit(p) = out {
                         // The common case: every packet leaves on the same port, in one burst,
                         // with the bytes it came in with.
-                        send_counted(&mut burst, bytes, plan, p, flags, &mut local);
+                        send_counted(&mut burst, lengths, plan, p, flags, &mut local);
                     } else if let BurstOut::Uniform(p) = out {
                         send(&mut burst, plan, p, flags, &mut local);
                     } else {

@@ -8,6 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::*;
 use crate::packet::MAX_BURST;
 
+/// Largest `ports.mtu`: jumbo frames (9000 bytes of IP and the encapsulation around them).
+pub const MAX_MTU: u16 = 9600;
+
 impl Pipeline {
     pub(super) fn validate_control(&self, errs: &mut Vec<ConfigError>) {
         for (i, p) in self.ports.iter().enumerate() {
@@ -278,12 +281,23 @@ impl Pipeline {
                 }
             }
             if let Some(mtu) = p.mtu {
-                let max = self.mempool.data_room.saturating_sub(128 + 18);
-                if mtu < 68 || u32::from(mtu) > max {
+                // Frames over one mbuf arrive as chains (scatter), whose first segment must hold
+                // every header.
+                let segment = self.mempool.data_room.saturating_sub(128);
+                if !(68..=MAX_MTU).contains(&mtu) {
+                    errs.push(ConfigError::new(
+                        f("mtu"),
+                        format!("{mtu} is out of range (68..={MAX_MTU})"),
+                    ));
+                } else if u32::from(mtu) + 18 > segment
+                    && segment < crate::packet::FIRST_SEGMENT_MIN as u32
+                {
                     errs.push(ConfigError::new(
                         f("mtu"),
                         format!(
-                            "{mtu} is out of range (68..={max}: frames must fit one mbuf of mempool.data_room)"
+                            "{mtu} needs frames over one mbuf, received as chains, and mempool.data_room {} leaves their first segment {segment} B, under the {} B that hold the headers: raise mempool.data_room or lower the mtu",
+                            self.mempool.data_room,
+                            crate::packet::FIRST_SEGMENT_MIN
                         ),
                     ));
                 }

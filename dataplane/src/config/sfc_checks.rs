@@ -420,11 +420,13 @@ impl Pipeline {
         nb: &NeighborConfig,
         errs: &mut Vec<ConfigError>,
     ) {
-        let Some(port) = self.port_index(&nb.port).map(|i| &self.ports[i]) else {
+        let Some(ei) = self.port_index(&nb.port) else {
             return;
         };
+        let port = &self.ports[ei];
         let underlay = usize::from(port.mtu.unwrap_or(1500));
-        let need = usize::from(self.sfc.inner_mtu) + 14 + transport_overhead(p.nsh_len(), nb);
+        let overhead = transport_overhead(p.nsh_len(), nb);
+        let need = usize::from(self.sfc.inner_mtu) + 14 + overhead;
         if need > underlay {
             errs.push(ConfigError::new(
                 field.to_string(),
@@ -433,6 +435,34 @@ impl Pipeline {
                     self.sfc.inner_mtu, port.name
                 ),
             ));
+        }
+        // Frames classified onto the path from a port with an mtu, toward a port with one: the
+        // largest that port takes, once encapsulated, must fit the other.
+        let Some(has) = port.mtu.map(usize::from) else {
+            return;
+        };
+        for r in self
+            .classifier
+            .iter()
+            .filter(|r| r.path.as_deref() == Some(p.name.as_str()))
+        {
+            let Some(ii) = r.in_port.as_deref().and_then(|n| self.port_index(n)) else {
+                continue;
+            };
+            let Some(in_mtu) = self.ports[ii].mtu.map(usize::from) else {
+                continue;
+            };
+            let need = in_mtu + 14 + overhead;
+            let e = ConfigError::new(
+                format!("ports[{ei}].mtu"),
+                format!(
+                    "{has} is too small for path '{}': a packet of ports[{ii}].mtu {in_mtu} B from port '{}' leaves port '{}' as {need} B (inner Ethernet 14 B, encapsulation {overhead} B): needs {need}, has {has}",
+                    p.name, self.ports[ii].name, port.name
+                ),
+            );
+            if need > has && !errs.contains(&e) {
+                errs.push(e);
+            }
         }
     }
 

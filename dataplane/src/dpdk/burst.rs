@@ -2,8 +2,10 @@
 //! next hops and sends, with one shim call per burst (rx, tx, bulk free), never per packet; and
 //! its [`PacketBatch`] implementation for the nodes.
 //!
-//! Limits: at most [`MAX_BURST`] packets; single-segment mbufs only; packets that a tx queue
-//! refuses are freed and counted, not retried.
+//! A packet may be a chain of mbufs (received with scatter); freeing frees the whole chain.
+//!
+//! Limits: at most [`MAX_BURST`] packets; packets that a tx queue refuses are freed and counted,
+//! not retried.
 
 use std::os::raw::c_uint;
 use std::ptr::NonNull;
@@ -12,7 +14,27 @@ use dpdk_sys as sys;
 
 use super::mbuf::{first_segment, first_segment_mut, first_segment_span, MbufPacket, OwnedMbuf};
 use super::{PortId, QueueId};
-use crate::packet::{PacketBatch, MAX_BURST};
+use crate::packet::{PacketBatch, FIRST_SEGMENT_MIN, MAX_BURST, MAX_SEGMENTS};
+
+/// Lengths of the packets of a burst, read in one pass: [`Burst::lengths`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BurstLengths {
+    /// Bytes of every packet.
+    pub bytes: u64,
+    /// The longest packet.
+    pub max: u32,
+    /// Whether some packet is a chain of more than one mbuf.
+    pub chained: bool,
+}
+
+/// Packets [`Burst::drop_bad_chains`] dropped, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BadChains {
+    /// Chains of more than [`MAX_SEGMENTS`] mbufs.
+    pub too_many_segments: u64,
+    /// Chains whose first segment is shorter than [`FIRST_SEGMENT_MIN`] (and the packet).
+    pub headers_split: u64,
+}
 
 /// The outcome of [`Burst::tx`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,7 +45,7 @@ pub struct TxResult {
     pub dropped_bytes: u64,
 }
 
-/// A burst of mbufs owned by one worker: at most [`MAX_BURST`] packets, single segment each.
+/// A burst of mbufs owned by one worker: at most [`MAX_BURST`] packets, each one mbuf or a chain.
 /// Dropping a burst frees the packets still in it.
 pub struct Burst {
     mbufs: [*mut sys::rte_mbuf; MAX_BURST],
@@ -112,6 +134,78 @@ impl Burst {
         total
     }
 
+    /// Bytes in all, the longest packet and whether any is a chain, in one pass over the burst
+    /// (the fields lie in the mbuf's first cache line, which receiving touched).
+    #[inline]
+    pub fn lengths(&self) -> BurstLengths {
+        let (mut bytes, mut max, mut segs) = (0u64, 0u32, 0u16);
+        for &m in &self.mbufs[..self.len] {
+            // SAFETY: every pointer below len is a valid mbuf owned by this burst.
+            let (len, nb) = unsafe { ((*m).pkt_len, (*m).nb_segs) };
+            bytes += u64::from(len);
+            max = max.max(len);
+            segs |= nb;
+        }
+        BurstLengths {
+            bytes,
+            max,
+            chained: segs > 1,
+        }
+    }
+
+    /// Frees the chains of more than [`MAX_SEGMENTS`] mbufs and those whose headers are split
+    /// across segments (first segment shorter than [`FIRST_SEGMENT_MIN`] and than the packet);
+    /// the rest keep their order.
+    #[cold]
+    pub fn drop_bad_chains(&mut self) -> BadChains {
+        let mut bad = BadChains::default();
+        let mut kept = 0;
+        for i in 0..self.len {
+            let m = self.mbufs[i];
+            // SAFETY: every pointer below len is a valid mbuf owned by this burst.
+            let (nb, first, len) = unsafe { ((*m).nb_segs, (*m).data_len, (*m).pkt_len) };
+            let split = nb > 1 && usize::from(first) < FIRST_SEGMENT_MIN.min(len as usize);
+            if nb > MAX_SEGMENTS || split {
+                if nb > MAX_SEGMENTS {
+                    bad.too_many_segments += 1;
+                } else {
+                    bad.headers_split += 1;
+                }
+                // SAFETY: ours; freed once (its slot is overwritten below), with its whole chain.
+                unsafe { sys::_rte_pktmbuf_free(m) };
+            } else {
+                self.mbufs[kept] = m;
+                kept += 1;
+            }
+        }
+        self.len = kept;
+        bad
+    }
+
+    /// Frees the packets longer than `limit` bytes, the rest keeping their order; returns how
+    /// many and their bytes.
+    #[cold]
+    pub fn drop_longer_than(&mut self, limit: u32) -> (u64, u64) {
+        let (mut n, mut bytes) = (0u64, 0u64);
+        let mut kept = 0;
+        for i in 0..self.len {
+            let m = self.mbufs[i];
+            // SAFETY: every pointer below len is a valid mbuf owned by this burst.
+            let len = unsafe { (*m).pkt_len };
+            if len > limit {
+                n += 1;
+                bytes += u64::from(len);
+                // SAFETY: ours; freed once (its slot is overwritten below), with its whole chain.
+                unsafe { sys::_rte_pktmbuf_free(m) };
+            } else {
+                self.mbufs[kept] = m;
+                kept += 1;
+            }
+        }
+        self.len = kept;
+        (n, bytes)
+    }
+
     /// Frees every packet of the burst.
     #[inline]
     pub fn free_all(&mut self) {
@@ -122,12 +216,12 @@ impl Burst {
         }
     }
 
-    /// The bytes of packet `i` (its first and only segment).
+    /// The bytes of packet `i` (its first segment).
     #[inline]
     pub fn data(&self, i: usize) -> &[u8] {
         assert!(i < self.len);
         let m = self.mbufs[i];
-        // SAFETY: m is a valid single-segment mbuf owned by this burst, and the shared borrow of self prevents mutation of it or its bytes meanwhile.
+        // SAFETY: m is a valid mbuf owned by this burst, and the shared borrow of self prevents mutation of it or its bytes meanwhile.
         unsafe { first_segment(&*m) }
     }
 
@@ -150,7 +244,7 @@ impl Burst {
             return 0;
         }
         let raw = |m: *mut sys::rte_mbuf| {
-            // SAFETY: every pointer below len is a valid single-segment mbuf exclusively owned by this burst.
+            // SAFETY: every pointer below len is a valid mbuf exclusively owned by this burst (the span is of its first segment).
             unsafe { first_segment_span(m) }
         };
         let mut next = raw(self.mbufs[0]);

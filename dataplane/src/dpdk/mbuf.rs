@@ -3,8 +3,9 @@
 //! work; and the one place that turns an mbuf into the bytes of its data
 //! ([`first_segment_span`], [`first_segment`], [`first_segment_mut`]).
 //!
-//! Limits: only the first segment is seen (multi-segment mbufs are not supported); writable views
-//! assume a direct mbuf with reference count 1, as received or freshly allocated (indirect or
+//! A received packet may be a chain of segments (scatter): its views are of the first segment,
+//! where the headers lie; `pkt_len` counts every segment, and trimming takes bytes off the last.
+//! Freeing an mbuf frees its whole chain. Writable views assume a direct mbuf with reference count 1, as received or freshly allocated (indirect or
 //! cloned mbufs are never made).
 
 use std::ptr::NonNull;
@@ -118,7 +119,7 @@ impl Drop for OwnedMbuf {
     }
 }
 
-/// One single-segment mbuf of a [`Burst`](super::Burst), borrowed for header work.
+/// One mbuf (or chain) of a [`Burst`](super::Burst), borrowed for header work.
 pub struct MbufPacket<'a> {
     pub(super) m: &'a mut sys::rte_mbuf,
 }
@@ -126,8 +127,13 @@ pub struct MbufPacket<'a> {
 impl PacketBuf for MbufPacket<'_> {
     #[inline]
     fn data(&self) -> &[u8] {
-        // SAFETY: a valid single-segment mbuf of a burst; the shared borrow of self keeps it and its bytes unchanged meanwhile.
+        // SAFETY: a valid mbuf of a burst; the shared borrow of self keeps it and its bytes unchanged meanwhile.
         unsafe { first_segment(self.m) }
+    }
+
+    #[inline(always)]
+    fn pkt_len(&self) -> usize {
+        self.m.pkt_len as usize
     }
 
     #[inline]
@@ -160,6 +166,9 @@ impl PacketBuf for MbufPacket<'_> {
 
     #[inline]
     fn trim(&mut self, n: usize) -> bool {
+        if self.m.nb_segs > 1 {
+            return trim_chain(self.m, n);
+        }
         if n > self.m.data_len as usize {
             return false;
         }
@@ -167,4 +176,23 @@ impl PacketBuf for MbufPacket<'_> {
         self.m.pkt_len -= n as u32;
         true
     }
+}
+
+/// [`MbufPacket::trim`] of a chain: `n` bytes off its last segment, `false` (the chain unchanged)
+/// when that segment is shorter.
+#[cold]
+fn trim_chain(m: &mut sys::rte_mbuf, n: usize) -> bool {
+    let mut last: *mut sys::rte_mbuf = m;
+    // SAFETY: a chain DPDK built: each `next` is null or a valid segment of this packet, owned with it (exclusively borrowed through `m`).
+    unsafe {
+        while !(*last).next.is_null() {
+            last = (*last).next;
+        }
+        if n > usize::from((*last).data_len) {
+            return false;
+        }
+        (*last).data_len -= n as u16;
+    }
+    m.pkt_len -= n as u32;
+    true
 }

@@ -29,12 +29,12 @@ mod mbuf;
 mod mempool;
 mod port;
 
-pub use burst::{Burst, TxResult};
+pub use burst::{BadChains, Burst, BurstLengths, TxResult};
 pub use eal::Eal;
 pub use log::log_to_tracing;
 pub use mbuf::{MbufPacket, OwnedMbuf};
 pub use mempool::Mempool;
-pub use port::{Link, PortCounters, PortInfo, PortSetup};
+pub use port::{Link, PortCounters, PortInfo, PortSetup, L2_OVERHEAD};
 
 /// An error from a DPDK call: what was being done and DPDK's own reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

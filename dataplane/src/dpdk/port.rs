@@ -1,10 +1,15 @@
 //! Ethdev ports: looking one up by device name, the driver's capabilities, set-up (queues, RSS,
 //! MTU, promiscuous mode, start), link state, driver counters, and stop and close.
 //!
-//! Limits: receive queues are configured without scatter (single-segment mbufs only); RSS, when
-//! there is more than one receive queue, hashes on IP, UDP and TCP with the driver's default key;
-//! queues use the driver's default thresholds; the fast-free transmit offload is turned on where
-//! the driver offers it, which DPDK allows only for direct mbufs with reference count 1.
+//! A port whose largest frame (MTU plus Ethernet header and one VLAN tag) does not fit one mbuf
+//! receives with scatter (a frame arrives as a chain of mbufs) and sends chains (the multi-segment
+//! transmit offload, where the driver lists it); a driver that cannot scatter refuses such an MTU
+//! at start. Every other port receives single-segment mbufs, as before.
+//!
+//! Limits: RSS, when there is more than one receive queue, hashes on IP, UDP and TCP with the
+//! driver's default key; queues use the driver's default thresholds; the fast-free transmit
+//! offload is turned on where the driver offers it, only on ports without scatter (DPDK allows it
+//! only for single-segment direct mbufs with reference count 1).
 
 use std::ffi::{CStr, CString};
 use std::os::raw::c_uint;
@@ -22,6 +27,7 @@ pub struct PortInfo {
     pub max_tx_queues: u16,
     pub rss_offloads: u64,
     pub tx_offload_capa: u64,
+    pub rx_offload_capa: u64,
     pub min_mtu: u16,
     pub max_mtu: u16,
     pub mac: [u8; 6],
@@ -35,7 +41,24 @@ pub struct PortSetup {
     pub rx_desc: u16,
     pub tx_desc: u16,
     pub mtu: Option<u16>,
+    /// Bytes one mbuf of the receive pools holds (data room less headroom).
+    pub mbuf_data: u16,
     pub promiscuous: bool,
+}
+
+/// Bytes a frame may add to the MTU: the Ethernet header and one VLAN tag.
+pub const L2_OVERHEAD: u32 = 18;
+
+impl PortSetup {
+    /// The longest frame the port takes: MTU (1500 when unset) plus [`L2_OVERHEAD`].
+    pub fn max_frame(&self) -> u32 {
+        u32::from(self.mtu.unwrap_or(1500)) + L2_OVERHEAD
+    }
+
+    /// Whether a frame of [`max_frame`](Self::max_frame) needs more than one mbuf.
+    pub fn needs_scatter(&self) -> bool {
+        self.max_frame() > u32::from(self.mbuf_data)
+    }
 }
 
 /// Link state.
@@ -97,6 +120,7 @@ impl PortId {
             max_tx_queues: info.max_tx_queues,
             rss_offloads: info.flow_type_rss_offloads,
             tx_offload_capa: info.tx_offload_capa,
+            rx_offload_capa: info.rx_offload_capa,
             min_mtu: info.min_mtu,
             max_mtu: info.max_mtu,
             mac: mac.addr_bytes,
@@ -133,12 +157,14 @@ impl PortId {
         }
         let mut conf = sys::rte_eth_conf::default();
         // SAFETY: the qdp_* constants are plain exported values from the shim.
-        let (rss_ip, rss_udp, rss_tcp, fast_free) = unsafe {
+        let (rss_ip, rss_udp, rss_tcp, fast_free, multi_segs, scatter) = unsafe {
             (
                 sys::qdp_RTE_ETH_RSS_IP,
                 sys::qdp_RTE_ETH_RSS_UDP,
                 sys::qdp_RTE_ETH_RSS_TCP,
                 sys::qdp_RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE,
+                sys::qdp_RTE_ETH_TX_OFFLOAD_MULTI_SEGS,
+                sys::qdp_RTE_ETH_RX_OFFLOAD_SCATTER,
             )
         };
         let rss_hf = (rss_ip | rss_udp | rss_tcp) & info.rss_offloads;
@@ -147,7 +173,22 @@ impl PortId {
             conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
             conf.rx_adv_conf.rss_conf.rss_key = std::ptr::null_mut();
         }
-        if info.tx_offload_capa & fast_free != 0 {
+        if setup.needs_scatter() {
+            if info.rx_offload_capa & scatter == 0 {
+                return Err(DpdkError::new(
+                    name(),
+                    format!(
+                        "mtu {} needs frames of {} B, more than one mbuf holds ({} B), and driver {} cannot scatter on receive: lower the mtu or raise mempool.data_room",
+                        setup.mtu.unwrap_or(1500),
+                        setup.max_frame(),
+                        setup.mbuf_data,
+                        info.driver
+                    ),
+                ));
+            }
+            conf.rxmode.offloads |= scatter;
+            conf.txmode.offloads |= info.tx_offload_capa & multi_segs;
+        } else if info.tx_offload_capa & fast_free != 0 {
             conf.txmode.offloads |= fast_free;
         }
         // SAFETY: conf is a fully initialised configuration that DPDK copies.

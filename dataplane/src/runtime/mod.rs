@@ -16,6 +16,7 @@ use crate::control::metrics::serve_http;
 use crate::control::ControlServer;
 use crate::dpdk::{
     DpdkError, Eal, LcoreId, Mempool, PortCounters, PortId, PortInfo, PortSetup, QueueId, SocketId,
+    L2_OVERHEAD,
 };
 use crate::nodes::sfc::ProxyFlows;
 use crate::nodes::xconnect::XconnectDirection;
@@ -370,6 +371,11 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             rx,
             ports: ports.iter().map(|pr| pr.id).collect(),
             tx_queue: QueueId(wi as u16),
+            tx_limit: p
+                .ports
+                .iter()
+                .map(|pc| pc.mtu.map_or(u32::MAX, |m| u32::from(m) + L2_OVERHEAD))
+                .collect(),
             burst: w.burst,
             idle: w.idle,
             idle_polls: w.idle_polls,
@@ -390,6 +396,11 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
                 rx_desc: pc.rx_desc,
                 tx_desc: pc.tx_desc,
                 mtu: pc.mtu,
+                mbuf_data: p
+                    .mempool
+                    .data_room
+                    .saturating_sub(crate::packet::HEADROOM as u32)
+                    as u16,
                 promiscuous: pc.promiscuous,
             };
             let pool = &pools[&pr.info.socket.or_zero()];

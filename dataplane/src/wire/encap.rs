@@ -158,7 +158,14 @@ impl Gpe4Template {
     /// source port `sport`.
     #[inline(always)]
     pub fn write(&self, d: &mut [u8], sport: u16) {
-        let ip_len = (d.len() - gpe4::IP) as u16;
+        self.write_len(d, d.len(), sport);
+    }
+
+    /// [`write`](Self::write) for a packet of `len` bytes in all, of which `d` is the front (the
+    /// first segment of a chain): the lengths count `len`.
+    #[inline(always)]
+    pub fn write_len(&self, d: &mut [u8], len: usize, sport: u16) {
+        let ip_len = (len - gpe4::IP) as u16;
         let Some(h) = d.first_chunk_mut::<GPE4_LEN>() else {
             return;
         };

@@ -190,6 +190,78 @@ impl FlowKey {
         }
     }
 
+    /// [`extract`](Self::extract) for an IP packet of `whole` bytes of which `l3` is the front:
+    /// the first segment of a chain of mbufs, where its headers lie. The IP lengths are checked
+    /// against `whole`; the header and the ports must lie in `l3` ([`Error::Truncated`]). With
+    /// `whole == l3.len()` it is `extract`.
+    #[inline]
+    pub fn extract_within(l3: &[u8], whole: usize, ethertype: EtherType) -> Result<FlowKey> {
+        if whole <= l3.len() {
+            return Self::extract(l3, ethertype);
+        }
+        Self::extract_front(l3, whole, ethertype)
+    }
+
+    #[cold]
+    fn extract_front(l3: &[u8], whole: usize, ethertype: EtherType) -> Result<FlowKey> {
+        match ethertype {
+            EtherType::Ipv4 => {
+                if l3.len() < ipv4::HEADER_LEN {
+                    return Err(Error::Truncated);
+                }
+                let packet = ipv4::Packet::new_unchecked(l3);
+                if packet.version() != 4 {
+                    return Err(Error::BadVersion);
+                }
+                let (header_len, total_len) =
+                    (packet.header_len(), usize::from(packet.total_len()));
+                if header_len < ipv4::HEADER_LEN || total_len < header_len || total_len > whole {
+                    return Err(Error::BadLength);
+                }
+                let l4 = l3.get(header_len..).ok_or(Error::Truncated)?;
+                let protocol = packet.protocol();
+                let (src_port, dst_port) = if has_ports(protocol) && packet.frag_offset() == 0 {
+                    ports(l4)?
+                } else {
+                    (0, 0)
+                };
+                Ok(FlowKey::ipv4(
+                    packet.src_addr(),
+                    packet.dst_addr(),
+                    protocol,
+                    src_port,
+                    dst_port,
+                ))
+            }
+            EtherType::Ipv6 => {
+                if l3.len() < ipv6::HEADER_LEN {
+                    return Err(Error::Truncated);
+                }
+                let packet = ipv6::Packet::new_unchecked(l3);
+                if packet.version() != 6 {
+                    return Err(Error::BadVersion);
+                }
+                if ipv6::HEADER_LEN + usize::from(packet.payload_len()) > whole {
+                    return Err(Error::BadLength);
+                }
+                let protocol = packet.next_header();
+                let (src_port, dst_port) = if has_ports(protocol) {
+                    ports(&l3[ipv6::HEADER_LEN..])?
+                } else {
+                    (0, 0)
+                };
+                Ok(FlowKey::ipv6(
+                    packet.src_addr(),
+                    packet.dst_addr(),
+                    protocol,
+                    src_port,
+                    dst_port,
+                ))
+            }
+            _ => Err(Error::Unsupported),
+        }
+    }
+
     /// The source address.
     pub fn src_addr(&self) -> IpAddr {
         self.addr(&self.src)
@@ -266,6 +338,42 @@ impl FlowKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extract_within_checks_lengths_against_the_whole_packet() {
+        // An IPv4/UDP header of a 9000-byte packet whose first 64 bytes are at hand.
+        let mut front = [0u8; 64];
+        front[..20].copy_from_slice(&[
+            0x45, 0, 0x23, 0x28, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
+        front[20..24].copy_from_slice(&[0x04, 0xd2, 0x16, 0x2e]);
+        assert!(FlowKey::extract(&front, EtherType::Ipv4).is_err());
+        let key = FlowKey::extract_within(&front, 9000, EtherType::Ipv4).unwrap();
+        assert_eq!((key.src_port, key.dst_port), (1234, 5678));
+        assert_eq!(key.dst_addr(), "10.0.0.2".parse::<IpAddr>().unwrap());
+        // A total length beyond the whole packet still lies.
+        assert_eq!(
+            FlowKey::extract_within(&front, 8999, EtherType::Ipv4),
+            Err(Error::BadLength)
+        );
+        // IPv6: payload length 8960 of 9000 bytes.
+        let mut front6 = [0u8; 48];
+        front6[0] = 0x60;
+        front6[4..6].copy_from_slice(&8960u16.to_be_bytes());
+        front6[6] = 6;
+        front6[40..44].copy_from_slice(&[0, 80, 0x1f, 0x90]);
+        let key = FlowKey::extract_within(&front6, 9000, EtherType::Ipv6).unwrap();
+        assert_eq!((key.src_port, key.dst_port), (80, 8080));
+        assert_eq!(
+            FlowKey::extract_within(&front6, 8999, EtherType::Ipv6),
+            Err(Error::BadLength)
+        );
+        // The ports must lie in the front.
+        assert_eq!(
+            FlowKey::extract_within(&front[..22], 9000, EtherType::Ipv4),
+            Err(Error::Truncated)
+        );
+    }
 
     // IPv4 10.0.0.1:1234 -> 10.0.0.2:80, TCP, with the first 4 bytes of the TCP header.
     static IPV4_TCP: [u8; 24] = [

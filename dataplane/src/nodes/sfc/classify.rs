@@ -24,7 +24,8 @@ impl SfcTables {
         l2: &L2Info,
         tr: &mut T,
     ) -> Verdict {
-        let flow = FlowKey::extract(&pkt.data()[l2.l3_offset..], l2.ethertype).ok();
+        let whole = pkt.pkt_len() - l2.l3_offset;
+        let flow = FlowKey::extract_within(&pkt.data()[l2.l3_offset..], whole, l2.ethertype).ok();
         let hit = flow.and_then(|flow| {
             let key = MatchKey {
                 in_port: in_port as u16,

@@ -1,6 +1,10 @@
 //! Output of the chain: NSH encapsulation toward a neighbour (RFC 8300 §4: NSH over Ethernet, or
 //! VXLAN-GPE over IPv4 or IPv6 from the neighbour's template) and the end of the chain (NSH
 //! popped, the inner packet out of an exit with the exit's MACs).
+//!
+//! Outer lengths count the whole packet, every segment of a chain. Limits: a chain toward a
+//! VXLAN-GPE over IPv6 neighbour is dropped (`gpe6-multi-segment`): its UDP checksum would have
+//! to cover every segment.
 
 use crate::nodes::Verdict;
 use crate::packet::PacketBuf;
@@ -33,14 +37,18 @@ impl SfcTables {
                 hdr.write(pkt.data_mut());
             }
             Transport::Gpe4(hdr) => {
-                let sport = Self::entropy(pkt.data(), flow, entropy);
+                let sport = Self::entropy(pkt.data(), pkt.pkt_len(), flow, entropy);
                 if !pkt.prepend(GPE4_LEN) {
                     return Verdict::Drop(DropReason::NoHeadroom);
                 }
-                hdr.write(pkt.data_mut(), sport);
+                let len = pkt.pkt_len();
+                hdr.write_len(pkt.data_mut(), len, sport);
             }
             Transport::Gpe6(hdr) => {
-                let sport = Self::entropy(pkt.data(), flow, entropy);
+                if pkt.pkt_len() != pkt.data().len() {
+                    return Verdict::Drop(DropReason::Gpe6MultiSegment);
+                }
+                let sport = Self::entropy(pkt.data(), pkt.pkt_len(), flow, entropy);
                 if !pkt.prepend(GPE6_LEN) {
                     return Verdict::Drop(DropReason::NoHeadroom);
                 }
@@ -52,10 +60,10 @@ impl SfcTables {
 
     /// The outer UDP source port: the entropy the packet came with, else the inner flow's.
     #[inline]
-    fn entropy(data: &[u8], flow: Option<FlowKey>, entropy: Option<u16>) -> u16 {
+    fn entropy(data: &[u8], whole: usize, flow: Option<FlowKey>, entropy: Option<u16>) -> u16 {
         entropy
             .or_else(|| {
-                flow.or_else(|| Self::inner_flow(data))
+                flow.or_else(|| Self::inner_flow(data, whole))
                     .map(|f| f.entropy_port())
             })
             .unwrap_or(udp::VXLAN_GPE_PORT)

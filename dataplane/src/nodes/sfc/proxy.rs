@@ -105,7 +105,8 @@ impl SfcTables {
             pkt.adj(vlan::HEADER_LEN);
         }
         let at = l2.l3_offset - if tagged { vlan::HEADER_LEN } else { 0 };
-        let Ok(flow) = FlowKey::extract(&pkt.data()[at..], l2.ethertype) else {
+        let whole = pkt.pkt_len() - at;
+        let Ok(flow) = FlowKey::extract_within(&pkt.data()[at..], whole, l2.ethertype) else {
             return Verdict::Drop(DropReason::ProxyUnsupported);
         };
         let Some((hdr, len)) = st.proxy.get(&flow) else {

@@ -78,16 +78,19 @@ impl SfcTables {
 
     /// The inner packet's flow key (the packet starts at a checked NSH header).
     #[inline]
-    pub(super) fn inner_flow(data: &[u8]) -> Option<FlowKey> {
+    pub(super) fn inner_flow(data: &[u8], whole: usize) -> Option<FlowKey> {
         let h = nsh::Packet::new_unchecked(data);
-        let inner = data.get(h.header_len()..)?;
+        let at = h.header_len();
+        let inner = data.get(at..)?;
+        let whole = whole.checked_sub(at)?;
         match h.next_protocol() {
             NshNextProtocol::Ethernet => {
                 let l2 = l2_parse(inner).ok()?;
-                FlowKey::extract(&inner[l2.l3_offset..], l2.ethertype).ok()
+                let l3 = &inner[l2.l3_offset..];
+                FlowKey::extract_within(l3, whole.checked_sub(l2.l3_offset)?, l2.ethertype).ok()
             }
-            NshNextProtocol::Ipv4 => FlowKey::extract(inner, EtherType::Ipv4).ok(),
-            NshNextProtocol::Ipv6 => FlowKey::extract(inner, EtherType::Ipv6).ok(),
+            NshNextProtocol::Ipv4 => FlowKey::extract_within(inner, whole, EtherType::Ipv4).ok(),
+            NshNextProtocol::Ipv6 => FlowKey::extract_within(inner, whole, EtherType::Ipv6).ok(),
             _ => None,
         }
     }
@@ -132,6 +135,7 @@ impl SfcTables {
         // built-in hop, so this ends within 255 rounds.
         let mut table: Option<(u32, PathHops)> = None;
         for _ in 0..256 {
+            let whole = pkt.pkt_len();
             let data = pkt.data();
             let h = nsh::Packet::new_unchecked(data);
             let (spi, si) = (h.spi(), h.si());
@@ -161,7 +165,7 @@ impl SfcTables {
                 Hop::End(x) => return self.end_of_chain(pkt, x),
                 Hop::Sff(n) => return self.to_neighbor(pkt, n, flow.flatten(), entropy),
                 Hop::Sf(sf) => {
-                    let flow = *flow.get_or_insert_with(|| Self::inner_flow(data));
+                    let flow = *flow.get_or_insert_with(|| Self::inner_flow(data, whole));
                     let Some(inst) = self.pick_instance(sf, flow.as_ref()) else {
                         return Verdict::Drop(DropReason::AllInstancesDown);
                     };
