@@ -46,6 +46,10 @@ pub struct PortSetup {
     pub promiscuous: bool,
 }
 
+/// Drivers that receive a frame larger than one mbuf as a chain without listing the scatter
+/// offload: DPDK 22.11's pcap PMD copies such a frame into as many mbufs as it takes.
+const SCATTERS_UNASKED: &[&str] = &["net_pcap"];
+
 /// Bytes a frame may add to the MTU: the Ethernet header and one VLAN tag.
 pub const L2_OVERHEAD: u32 = 18;
 
@@ -174,7 +178,9 @@ impl PortId {
             conf.rx_adv_conf.rss_conf.rss_key = std::ptr::null_mut();
         }
         if setup.needs_scatter() {
-            if info.rx_offload_capa & scatter == 0 {
+            if info.rx_offload_capa & scatter == 0
+                && !SCATTERS_UNASKED.contains(&info.driver.as_str())
+            {
                 return Err(DpdkError::new(
                     name(),
                     format!(
@@ -186,7 +192,7 @@ impl PortId {
                     ),
                 ));
             }
-            conf.rxmode.offloads |= scatter;
+            conf.rxmode.offloads |= info.rx_offload_capa & scatter;
             conf.txmode.offloads |= info.tx_offload_capa & multi_segs;
         } else if info.tx_offload_capa & fast_free != 0 {
             conf.txmode.offloads |= fast_free;

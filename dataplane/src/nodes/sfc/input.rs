@@ -50,7 +50,12 @@ impl SfcTables {
                 self.nsh_input(st, pkt, None, tr)
             }
             EtherType::Ipv4 | EtherType::Ipv6 => {
-                match self.ip_to_vtep(pkt.data(), l2.l3_offset, l2.ethertype) {
+                let to_vtep = if pkt.pkt_len() > pkt.data().len() {
+                    self.ip_to_vtep_chained(pkt.data(), l2.l3_offset, pkt.pkt_len(), l2.ethertype)
+                } else {
+                    self.ip_to_vtep(pkt.data(), l2.l3_offset, l2.ethertype)
+                };
+                match to_vtep {
                     Ok(Some((gpe_at, sport))) => self.gpe_input(st, pkt, gpe_at, sport, tr),
                     Ok(None) => self.classify(st, pkt, in_port, &l2, tr),
                     Err(r) => Verdict::Drop(r),
@@ -124,6 +129,76 @@ impl SfcTables {
         };
         let payload = &data[at + header_len..at + header_len + payload];
         let u = udp::Packet::new_checked(payload).map_err(|_| DropReason::UdpMalformed)?;
+        if u.dst_port() != udp::VXLAN_GPE_PORT {
+            return Err(DropReason::NotForUs);
+        }
+        Ok(Some((at + header_len + udp::HEADER_LEN, u.src_port())))
+    }
+
+    /// [`ip_to_vtep`](Self::ip_to_vtep) for a chain of mbufs of `whole` bytes whose first
+    /// segment is `data`: the IP and UDP headers must lie in it (else `headers-split`), and
+    /// their lengths are checked against the whole packet.
+    #[cold]
+    fn ip_to_vtep_chained(
+        &self,
+        data: &[u8],
+        at: usize,
+        whole: usize,
+        ethertype: EtherType,
+    ) -> Result<Option<(usize, u16)>, DropReason> {
+        if self.vteps.is_empty() {
+            return Ok(None);
+        }
+        let l3 = data.get(at..).ok_or(DropReason::HeadersSplit)?;
+        let l3_whole = whole - at;
+        let (header_len, payload_len) = if ethertype == EtherType::Ipv4 {
+            if l3.len() < ipv4::HEADER_LEN {
+                return Err(DropReason::HeadersSplit);
+            }
+            let ip = ipv4::Packet::new_unchecked(l3);
+            let (header_len, total_len) = (ip.header_len(), usize::from(ip.total_len()));
+            if ip.version() != 4
+                || header_len < ipv4::HEADER_LEN
+                || total_len < header_len
+                || total_len > l3_whole
+            {
+                return Err(DropReason::Ipv4Malformed);
+            }
+            if l3.len() < header_len + udp::HEADER_LEN {
+                return Err(DropReason::HeadersSplit);
+            }
+            if !self.is_vtep(ip.dst_addr().0.into()) {
+                return Ok(None);
+            }
+            if !ip.verify_checksum() {
+                return Err(DropReason::Ipv4BadChecksum);
+            }
+            if ip.protocol() != IpProtocol::Udp || ip.is_fragment() {
+                return Err(DropReason::NotForUs);
+            }
+            (header_len, total_len - header_len)
+        } else {
+            if l3.len() < ipv6::HEADER_LEN + udp::HEADER_LEN {
+                return Err(DropReason::HeadersSplit);
+            }
+            let ip = ipv6::Packet::new_unchecked(l3);
+            let payload_len = usize::from(ip.payload_len());
+            if ip.version() != 6 || ipv6::HEADER_LEN + payload_len > l3_whole {
+                return Err(DropReason::Ipv6Malformed);
+            }
+            if !self.is_vtep(ip.dst_addr().0.into()) {
+                return Ok(None);
+            }
+            if ip.next_header() != IpProtocol::Udp {
+                return Err(DropReason::NotForUs);
+            }
+            (ipv6::HEADER_LEN, payload_len)
+        };
+        let u = udp::Packet::new_unchecked(&l3[header_len..header_len + udp::HEADER_LEN]);
+        let udp_len = usize::from(u.len());
+        if udp_len < udp::HEADER_LEN || udp_len > payload_len {
+            return Err(DropReason::UdpMalformed);
+        }
         if u.dst_port() != udp::VXLAN_GPE_PORT {
             return Err(DropReason::NotForUs);
         }
