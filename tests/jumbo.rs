@@ -203,3 +203,76 @@ path = "web"
     assert_eq!(tshark_bad(&output), Vec::<String>::new());
     assert_eq!(counter(&summary, &["mempools", "0", "free"]), 8191);
 }
+
+#[test]
+fn sff_forwards_jumbo_vxlan_gpe_chains_with_whole_packet_lengths() {
+    let dir = scratch("jumbo-transit");
+    let (input, output) = (dir.path().join("in.pcap"), dir.path().join("out.pcap"));
+    // VXLAN-GPE + NSH MD1 (74 B) around inner frames of 8900 B: 8974 B on the wire.
+    let o = run_with_timeout(
+        Command::new(python())
+            .arg(repo_root().join("tests/sfc_traffic.py"))
+            .args(["vxlan-nsh", input.to_str().unwrap()])
+            .args(["--spi", "100", "--si", "255", "--ttl", "63"])
+            .args(["--flows", "4", "--per-flow", "4", "--size", "8900"]),
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let body = r#"
+[[vteps]]
+name = "local"
+port = "net"
+address = "10.0.0.2"
+mac = "02:00:00:00:00:02"
+
+[[neighbors]]
+name = "sff3"
+port = "net"
+address = "10.0.0.3"
+mac = "02:00:00:00:00:03"
+
+[[paths]]
+name = "p100"
+spi = 100
+hops = [{ si = 255, sff = "sff3" }]
+"#;
+    let pipeline = format!(
+        "{}\n[[ports]]\nname = \"net\"\nvdev = \"net_pcap0,rx_pcap={},tx_pcap={}\"\nmtu = 9600\n\n[[workers]]\nname = \"w0\"\ncore = 1\nrx = [\"net\"]\n{body}",
+        eal_section("t-jumbo-transit"),
+        input.display(),
+        output.display()
+    );
+    let (out, summary) = qdp_run(dir.path(), &pipeline, 1.5);
+    assert_success(&out);
+    let sent = read_pcap(&input);
+    let got = read_pcap(&output);
+    assert_eq!(
+        got.len(),
+        16,
+        "frame count; drops {}",
+        summary["workers"]["w0"]["drops"]
+    );
+    for (i, (s, g)) in sent.iter().zip(&got).enumerate() {
+        assert_eq!((s.len(), g.len()), (8974, 8974), "frame {i}");
+        assert_eq!(&g[74..], &s[74..], "frame {i}: inner frame unchanged");
+    }
+    let lines = tshark_fields(
+        &output,
+        &["ip.dst", "ip.len", "udp.length", "nsh.spi", "nsh.ttl"],
+    );
+    assert_eq!(lines.len(), 16);
+    for l in &lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        assert_eq!(f[0].split(',').next(), Some("10.0.0.3"), "{l}");
+        assert_eq!(f[1].split(',').next(), Some("8960"), "{l}");
+        assert_eq!(f[2].split(',').next(), Some("8940"), "{l}");
+        assert_eq!(f[3], "100", "{l}");
+        assert_eq!(
+            i64::from_str_radix(f[4].trim_start_matches("0x"), 16).unwrap(),
+            62,
+            "TTL: {l}"
+        );
+    }
+    assert_eq!(tshark_bad(&output), Vec::<String>::new());
+    assert_eq!(counter(&summary, &["mempools", "0", "free"]), 8191);
+}
