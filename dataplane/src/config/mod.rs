@@ -713,4 +713,67 @@ mod tests {
         assert!(fields.contains(&"ports[1].name"), "{fields:?}");
         assert!(fields.contains(&"mempool.mbufs"), "{fields:?}");
     }
+
+    const JUMBO_SFC: &str = r#"
+        [eal]
+        cores = [0, 1]
+        [[ports]]
+        name = "in"
+        vdev = "net_null0"
+        mtu = 9000
+        [[ports]]
+        name = "net"
+        vdev = "net_null1"
+        mtu = 9100
+        [[workers]]
+        name = "w0"
+        core = 1
+        rx = ["in", "net"]
+        [sfc]
+        inner_mtu = 1500
+        [[vteps]]
+        name = "local"
+        port = "net"
+        address = "10.0.0.2"
+        mac = "02:00:00:00:00:02"
+        [[neighbors]]
+        name = "sff3"
+        port = "net"
+        address = "10.0.0.3"
+        mac = "02:00:00:00:00:03"
+        [[paths]]
+        name = "web"
+        spi = 1
+        hops = [{ si = 255, sff = "sff3" }]
+        [[classifier]]
+        in_port = "in"
+        path = "web"
+    "#;
+
+    #[test]
+    fn jumbo_mtu_is_checked_against_the_encapsulation_of_every_path() {
+        // 9000 + 14 (inner Ethernet) + 60 (NSH MD1, VXLAN-GPE, UDP, IPv4) = 9074 B of IP leave port
+        // 'net': its mtu must be at least that (the outer Ethernet header is not part of the MTU).
+        assert!(Pipeline::from_toml(JUMBO_SFC).is_ok());
+        let e = errors(&JUMBO_SFC.replace("mtu = 9100", "mtu = 9073"));
+        assert_eq!(e[0].field, "ports[1].mtu");
+        assert!(e[0].reason.contains("needs 9074, has 9073"), "{e:?}");
+        assert!(Pipeline::from_toml(&JUMBO_SFC.replace("mtu = 9100", "mtu = 9074")).is_ok());
+        // Without an mtu on the ingress port, only sfc.inner_mtu counts.
+        assert!(Pipeline::from_toml(&JUMBO_SFC.replacen("mtu = 9000", "", 1)).is_ok());
+        // The range now takes jumbo frames, not more.
+        let e = errors(&JUMBO_SFC.replace("mtu = 9100", "mtu = 9601"));
+        assert!(e
+            .iter()
+            .any(|e| e.field == "ports[1].mtu" && e.reason.contains("68..=9600")));
+        // Chains need a first segment that holds the headers.
+        let small =
+            JUMBO_SFC.replace("mtu = 9100", "mtu = 9600") + "\n[mempool]\ndata_room = 512\n";
+        let e = errors(&small);
+        assert!(
+            e.iter()
+                .any(|e| e.field == "ports[0].mtu" && e.reason.contains("first segment")),
+            "{e:?}"
+        );
+    }
 }
