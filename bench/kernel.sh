@@ -49,6 +49,8 @@ tcp_gbps() { # streams: one iperf3 TCP run client → server, Gbit/s at the rece
   sleep 0.5
   ip netns exec qdpt-client iperf3 -c 10.2.0.1 -A 0 -P "$1" -t "$seconds" -J \
     | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)'
+  # A server whose client failed would wait forever (holding whatever lock the run holds).
+  kill "$srv" 2>/dev/null || true
   wait "$srv" 2>/dev/null || true
 }
 

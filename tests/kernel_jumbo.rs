@@ -159,7 +159,17 @@ fn tcp_frames(file: &Path) -> Vec<(usize, String, String, usize)> {
         .collect()
 }
 
-fn iperf3_server() -> Child {
+/// An iperf3 server for one client, killed on drop (also when the client fails).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn iperf3_server() -> Server {
     let c = Command::new("ip")
         .args(["netns", "exec", "qdpt-server", "iperf3", "-s", "-1"])
         .args(["-B", "10.2.0.1"])
@@ -168,7 +178,7 @@ fn iperf3_server() -> Child {
         .spawn()
         .expect("iperf3 server");
     std::thread::sleep(Duration::from_millis(500));
-    c
+    Server(c)
 }
 
 fn iperf3(args: &[&str]) -> Value {
@@ -219,9 +229,9 @@ fn jumbo_chain_carries_tcp_both_ways_in_large_frames_with_correct_checksums() {
         };
         let pcap = dir.path().join(format!("{dev}.pcap"));
         let capture = Capture::start(ns, dev, &pcap, 400);
-        let mut srv = iperf3_server();
+        let srv = iperf3_server();
         let v = iperf3(if reverse { &["-R"] } else { &[] });
-        let _ = srv.wait();
+        drop(srv);
         capture.finish();
         let end = &v["end"];
         let bytes = end["sum_received"]["bytes"].as_u64().unwrap();
