@@ -33,7 +33,25 @@
 #                                  02:00:00:00:05:01) behind veth qfb0 (MAC 02:00:00:00:05:fe,
 #                                  qdp's 10.99.1.254): two instances of one SF, for failover
 #   tests/topology.sh down         remove it
+#
+# Options before the command (or QDP_MTU / QDP_THREADED_NAPI in the environment):
+#   --mtu N          MTU N on every veth end, the namespaces' and qdp's (default: the kernel's,
+#                    1500); up to 65535 on veth. N above 1500 needs a qdp whose ports' frames fit
+#                    (pipelines/kernel-chain-jumbo.toml).
+#   --threaded-napi  the hosts' veth ends poll in their own kernel threads
+#                    (/sys/class/net/DEV/threaded), pinned to CPU 0 with the hosts' work, off the
+#                    forwarding core (CPU 1); GRO on for them (what they receive), every
+#                    other offload stays off
 set -euo pipefail
+
+mtu=${QDP_MTU:-} threaded=${QDP_THREADED_NAPI:-0}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mtu) mtu=$2; shift 2 ;;
+    --threaded-napi) threaded=1; shift ;;
+    *) break ;;
+  esac
+done
 
 C=qdpt-client S=qdpt-server F=qdpt-sf F2=qdpt-sf2 FB=qdpt-sfb
 CL_MAC=02:00:00:00:01:01 QC_MAC=02:00:00:00:01:fe QS_MAC=02:00:00:00:02:fe SV_MAC=02:00:00:00:02:01
@@ -61,6 +79,15 @@ quiet() { # dev [ns]: no IPv6 chatter, no offloads
   "${run[@]}" ethtool -K "$dev" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
 }
 
+threaded_napi() { # ns dev: the device's NAPI in a kernel thread of its own, on CPU 0
+  local ns=$1 dev=$2 pid
+  # veth polls with NAPI only while GRO is on; GRO merges what the host receives, which its own
+  # stack then takes whole (checksums checked): nothing of it reaches qdp.
+  ip netns exec "$ns" ethtool -K "$dev" gro on >/dev/null
+  ip netns exec "$ns" sh -c "echo 1 > /sys/class/net/$dev/threaded"
+  for pid in $(pgrep -x "napi/$dev-.*" 2>/dev/null || true); do taskset -pc 0 "$pid" >/dev/null; done
+}
+
 up() { # direct: 0 or 1
   down
   ip netns add "$C"
@@ -74,6 +101,13 @@ up() { # direct: 0 or 1
   ip -n "$S" addr add 10.2.0.1/24 dev sv0; ip -n "$S" link set sv0 up
   ip -n "$C" route add default via 10.1.0.254
   ip -n "$S" route add default via 10.2.0.254
+  if [ -n "$mtu" ]; then
+    for d in qc0 qs0; do ip link set "$d" mtu "$mtu"; done
+    ip -n "$C" link set cl0 mtu "$mtu"; ip -n "$S" link set sv0 mtu "$mtu"
+  fi
+  if [ "$threaded" = 1 ]; then
+    threaded_napi "$C" cl0; threaded_napi "$S" sv0
+  fi
   if [ "$1" = 1 ]; then
     # testpmd io answers no ARP and rewrites no MAC: point each host at the other.
     ip -n "$C" neigh replace 10.1.0.254 lladdr "$SV_MAC" dev cl0 nud permanent
@@ -120,5 +154,5 @@ case "${1:-}" in
   up-sf-pair) up 0; linux_sf "$F" sf0 "$SF_MAC" qf0 "$QF_MAC" 0; linux_sf "$FB" sfb0 "$SFB_MAC" qfb0 "$QFB_MAC" 1 ;;
   up-direct) up 1 ;;
   down) down ;;
-  *) echo "usage: $0 up|up-direct|up-sf|up-sf-pair|up-sf2|down" >&2; exit 2 ;;
+  *) echo "usage: $0 [--mtu N] [--threaded-napi] up|up-direct|up-sf|up-sf-pair|up-sf2|down" >&2; exit 2 ;;
 esac
