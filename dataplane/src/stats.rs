@@ -3,10 +3,17 @@
 //! Each worker keeps plain local counters while it processes a burst and publishes them once per
 //! poll round into its own cache-line-aligned block of relaxed atomics, which only it writes
 //! (a store, never a read-modify-write); the main thread sums the blocks for the stats line.
+//! Besides the totals and the drops by reason, each worker counts per output port the packets
+//! that port's transmit queue refused ([`WorkerSnapshot::tx_dropped`]): a full queue, or a port
+//! whose peer is gone (a memif or vhost-user peer that disconnected).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::node::reasons;
+
+/// Most ports a pipeline may open (DPDK's default `RTE_MAX_ETHPORTS`); the per-port counters
+/// have this many slots.
+pub const MAX_PORTS: usize = 32;
 
 reasons! {
     /// Why a packet was dropped. Every drop in qdp is counted under exactly one reason, by
@@ -106,6 +113,9 @@ pub struct WorkerSnapshot {
     pub polls: u64,
     pub empty_polls: u64,
     pub drops: [u64; DropReason::COUNT],
+    /// Per output port (pipeline port index): packets its transmit queue refused, freed and
+    /// counted under `tx-full`.
+    pub tx_dropped: [u64; MAX_PORTS],
 }
 
 impl Default for WorkerSnapshot {
@@ -119,6 +129,7 @@ impl Default for WorkerSnapshot {
             polls: 0,
             empty_polls: 0,
             drops: [0; DropReason::COUNT],
+            tx_dropped: [0; MAX_PORTS],
         }
     }
 }
@@ -132,12 +143,17 @@ impl WorkerSnapshot {
         self.drops[r as usize]
     }
 
-    /// Counts the outcome of one transmit burst of `bytes` bytes in all.
+    /// Counts the outcome of one transmit burst of `bytes` bytes in all on pipeline port `port`.
     #[inline]
-    pub fn count_tx(&mut self, bytes: u64, r: crate::dpdk::TxResult) {
+    pub fn count_tx(&mut self, port: usize, bytes: u64, r: crate::dpdk::TxResult) {
         self.tx_packets += r.sent as u64;
         self.tx_bytes += bytes - r.dropped_bytes;
-        self.drops[DropReason::TxFull as usize] += r.dropped as u64;
+        if r.dropped > 0 {
+            self.drops[DropReason::TxFull as usize] += r.dropped as u64;
+            if let Some(c) = self.tx_dropped.get_mut(port) {
+                *c += r.dropped as u64;
+            }
+        }
     }
 
     /// Counter-wise difference `self - earlier`.
@@ -151,9 +167,13 @@ impl WorkerSnapshot {
             polls: self.polls.wrapping_sub(earlier.polls),
             empty_polls: self.empty_polls.wrapping_sub(earlier.empty_polls),
             drops: [0; DropReason::COUNT],
+            tx_dropped: [0; MAX_PORTS],
         };
         for i in 0..DropReason::COUNT {
             d.drops[i] = self.drops[i].wrapping_sub(earlier.drops[i]);
+        }
+        for i in 0..MAX_PORTS {
+            d.tx_dropped[i] = self.tx_dropped[i].wrapping_sub(earlier.tx_dropped[i]);
         }
         d
     }
@@ -170,6 +190,9 @@ impl WorkerSnapshot {
         for i in 0..DropReason::COUNT {
             self.drops[i] += o.drops[i];
         }
+        for i in 0..MAX_PORTS {
+            self.tx_dropped[i] += o.tx_dropped[i];
+        }
     }
 }
 
@@ -185,6 +208,7 @@ pub struct WorkerCounters {
     polls: AtomicU64,
     empty_polls: AtomicU64,
     drops: [AtomicU64; DropReason::COUNT],
+    tx_dropped: [AtomicU64; MAX_PORTS],
 }
 
 impl Default for WorkerCounters {
@@ -198,6 +222,7 @@ impl Default for WorkerCounters {
             polls: AtomicU64::new(0),
             empty_polls: AtomicU64::new(0),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
+            tx_dropped: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -216,6 +241,9 @@ impl WorkerCounters {
         for (a, v) in self.drops.iter().zip(s.drops.iter()) {
             a.store(*v, Relaxed);
         }
+        for (a, v) in self.tx_dropped.iter().zip(s.tx_dropped.iter()) {
+            a.store(*v, Relaxed);
+        }
     }
 
     /// Reads the last published totals.
@@ -229,8 +257,12 @@ impl WorkerCounters {
             polls: self.polls.load(Relaxed),
             empty_polls: self.empty_polls.load(Relaxed),
             drops: [0; DropReason::COUNT],
+            tx_dropped: [0; MAX_PORTS],
         };
         for (v, a) in s.drops.iter_mut().zip(self.drops.iter()) {
+            *v = a.load(Relaxed);
+        }
+        for (v, a) in s.tx_dropped.iter_mut().zip(self.tx_dropped.iter()) {
             *v = a.load(Relaxed);
         }
         s
@@ -260,6 +292,37 @@ mod tests {
         assert_eq!(d.drop(DropReason::TxFull), 0);
         assert_eq!(a.drops_total(), 2);
         assert_eq!(std::mem::align_of::<WorkerCounters>(), 64);
+    }
+
+    #[test]
+    fn refused_packets_are_counted_per_port_and_as_tx_full() {
+        use crate::dpdk::TxResult;
+        let mut s = WorkerSnapshot::default();
+        let sent = |sent, dropped| TxResult {
+            sent,
+            dropped,
+            dropped_bytes: 100 * dropped as u64,
+        };
+        s.count_tx(2, 1000, sent(7, 3));
+        s.count_tx(0, 500, sent(5, 0));
+        s.count_tx(2, 400, sent(0, 4));
+        // An index past the slots (never made by a checked pipeline) counts only as tx-full.
+        s.count_tx(MAX_PORTS, 100, sent(0, 1));
+        assert_eq!(s.tx_packets, 12);
+        assert_eq!(s.tx_bytes, 1000 - 300 + 500);
+        assert_eq!(s.tx_dropped[2], 7);
+        assert_eq!(s.tx_dropped[0], 0);
+        assert_eq!(s.drop(DropReason::TxFull), 8);
+        let c = WorkerCounters::default();
+        c.publish(&s);
+        let a = c.snapshot();
+        assert_eq!(a.tx_dropped, s.tx_dropped);
+        s.count_tx(2, 100, sent(0, 1));
+        c.publish(&s);
+        assert_eq!(c.snapshot().since(&a).tx_dropped[2], 1);
+        let mut sum = a;
+        sum.add(&c.snapshot());
+        assert_eq!(sum.tx_dropped[2], 15);
     }
 
     #[test]

@@ -111,7 +111,7 @@ fn send_counted(
             }
         }
     }
-    local.count_tx(bytes, out.tx(plan.ports[pi], plan.tx_queue));
+    local.count_tx(pi, bytes, out.tx(plan.ports[pi], plan.tx_queue));
 }
 
 /// A verdict in words, for traces: drops name the node that dropped the packet.

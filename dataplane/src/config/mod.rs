@@ -25,8 +25,9 @@ pub mod vdev;
 pub use sfc::*;
 pub use types::*;
 
-/// Most ports a pipeline may open (DPDK's default `RTE_MAX_ETHPORTS`).
-pub const MAX_PORTS: usize = 32;
+/// Most ports a pipeline may open (DPDK's default `RTE_MAX_ETHPORTS`; the workers' per-port
+/// counters have as many slots).
+pub const MAX_PORTS: usize = crate::stats::MAX_PORTS;
 
 /// Per-lcore mempool cache limit of DPDK (`RTE_MEMPOOL_CACHE_MAX_SIZE`).
 pub const MEMPOOL_CACHE_MAX: u32 = 512;

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::access::{self, Access, AccessPolicy, PeerCredentials};
-use super::counters::{clear_stats, latency, latency_figures, port_stats, sf_stats, worker_stats};
+use super::counters::{
+    clear_stats, latency, latency_figures, port_stats, port_tx_dropped, sf_stats, worker_stats,
+};
 use super::files::{ControlFiles, ReloadSource};
 use super::sessions::{capture, trace};
 use super::{error_reply, ok_reply, PROTOCOL_VERSION};
@@ -447,6 +449,7 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
         }),
         ShowWhat::Ports => {
             let stats = port_stats(dp);
+            let tx_dropped = port_tx_dropped(dp);
             Value::Array(
                 dp.ports
                     .iter()
@@ -469,6 +472,7 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
                             "missed": c.imissed,
                             "rx_errors": c.ierrors,
                             "tx_errors": c.oerrors,
+                            "tx_dropped": tx_dropped[i],
                             "nombuf": c.rx_nombuf,
                         })
                     })

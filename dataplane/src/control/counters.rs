@@ -76,6 +76,23 @@ pub fn port_stats(dp: &Dataplane) -> Vec<crate::dpdk::PortCounters> {
         })
         .collect()
 }
+/// Per pipeline port, the packets its transmit queues refused since the last `clear stats`,
+/// summed over the workers.
+pub fn port_tx_dropped(dp: &Dataplane) -> Vec<u64> {
+    tx_dropped_by_port(&worker_stats(dp), dp.ports.len())
+}
+
+/// The workers' per-port refused packets summed, for `ports` ports.
+pub fn tx_dropped_by_port(workers: &[WorkerSnapshot], ports: usize) -> Vec<u64> {
+    (0..ports)
+        .map(|i| {
+            workers
+                .iter()
+                .map(|w| w.tx_dropped.get(i).copied().unwrap_or(0))
+                .sum()
+        })
+        .collect()
+}
 /// SF packet counts since the last `clear stats`.
 pub fn sf_stats(dp: &Dataplane) -> Vec<(String, u64)> {
     let now = dp

@@ -11,7 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::counters::{latency, port_stats, sf_stats, worker_stats};
+use super::counters::{latency, port_stats, port_tx_dropped, sf_stats, worker_stats};
 use crate::shared::{flag, Dataplane};
 use crate::stats::DropReason;
 
@@ -47,8 +47,15 @@ pub fn render(dp: &Dataplane) -> String {
         "port_rx_nombuf",
         "Receive buffer allocation failures",
     );
-    for (p, c) in dp.ports.iter().zip(port_stats(dp)) {
+    let port_tx_drop = counter_family(
+        &mut reg,
+        "port_tx_dropped",
+        "Packets qdp could not send on the port: its transmit queue refused them (full, or the peer gone)",
+    );
+    let tx_dropped = port_tx_dropped(dp);
+    for ((p, c), d) in dp.ports.iter().zip(port_stats(dp)).zip(tx_dropped) {
         let l = labels(&[("port", &p.name)]);
+        port_tx_drop.get_or_create(&l).inc_by(d);
         port_rx.get_or_create(&l).inc_by(c.ipackets);
         port_tx.get_or_create(&l).inc_by(c.opackets);
         port_rxb.get_or_create(&l).inc_by(c.ibytes);

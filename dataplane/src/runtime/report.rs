@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::PortRt;
 use crate::config::Pipeline;
+use crate::control::counters::tx_dropped_by_port;
 use crate::dpdk::{PortCounters, SocketId};
 use crate::stats::{DropReason, WorkerSnapshot};
 
@@ -24,18 +25,26 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Per port, the packets its transmit queues refused, summed over the workers.
+    pub fn tx_dropped(&self) -> Vec<u64> {
+        let workers: Vec<WorkerSnapshot> = self.workers.iter().map(|(_, w)| *w).collect();
+        tx_dropped_by_port(&workers, self.ports.len())
+    }
+
     pub fn to_json(&self) -> serde_json::Value {
+        let tx_dropped = self.tx_dropped();
         let ports: serde_json::Map<String, serde_json::Value> = self
             .ports
             .iter()
-            .map(|(n, c)| {
+            .zip(&tx_dropped)
+            .map(|((n, c), d)| {
                 (
                     n.clone(),
                     serde_json::json!({
                         "ipackets": c.ipackets, "opackets": c.opackets,
                         "ibytes": c.ibytes, "obytes": c.obytes,
                         "imissed": c.imissed, "ierrors": c.ierrors, "oerrors": c.oerrors,
-                        "rx_nombuf": c.rx_nombuf,
+                        "rx_nombuf": c.rx_nombuf, "tx_dropped": d,
                     }),
                 )
             })
@@ -167,12 +176,20 @@ pub(super) fn stats_line(
 pub(super) fn print_summary(s: &Summary) {
     println!("== qdp summary: {:.1} s ==", s.seconds);
     println!(
-        "{:<12} {:>14} {:>14} {:>16} {:>16} {:>10} {:>10} {:>10}",
-        "port", "rx packets", "tx packets", "rx bytes", "tx bytes", "missed", "errors", "nombuf"
+        "{:<12} {:>14} {:>14} {:>16} {:>16} {:>10} {:>10} {:>10} {:>10}",
+        "port",
+        "rx packets",
+        "tx packets",
+        "rx bytes",
+        "tx bytes",
+        "missed",
+        "errors",
+        "nombuf",
+        "tx dropped"
     );
-    for (n, c) in &s.ports {
+    for ((n, c), d) in s.ports.iter().zip(s.tx_dropped()) {
         println!(
-            "{:<12} {:>14} {:>14} {:>16} {:>16} {:>10} {:>10} {:>10}",
+            "{:<12} {:>14} {:>14} {:>16} {:>16} {:>10} {:>10} {:>10} {:>10}",
             n,
             c.ipackets,
             c.opackets,
@@ -180,7 +197,8 @@ pub(super) fn print_summary(s: &Summary) {
             c.obytes,
             c.imissed,
             c.ierrors + c.oerrors,
-            c.rx_nombuf
+            c.rx_nombuf,
+            d
         );
     }
     println!(
