@@ -243,6 +243,15 @@ impl PortId {
         // SAFETY: the port is configured with all its queues.
         let rc = unsafe { sys::rte_eth_dev_start(self.0) };
         check(|| format!("{}: start", name()), rc)?;
+        if info.driver == "net_af_packet" {
+            let stale = self.discard_received(rxq);
+            if stale > 0 {
+                tracing::debug!(
+                    "{}: {stale} frame(s) held since the driver opened its sockets discarded",
+                    name()
+                );
+            }
+        }
         if setup.promiscuous {
             // SAFETY: valid started port. Some virtual devices cannot change it: not fatal.
             let rc = unsafe { sys::rte_eth_promiscuous_enable(self.0) };
@@ -254,6 +263,38 @@ impl PortId {
             }
         }
         Ok(())
+    }
+
+    /// Receives and frees whatever the port's `rxq` receive queues hold; returns how many
+    /// frames that was. Called once, right after start, on `net_af_packet` ports: DPDK 22.11's
+    /// driver opens each queue's socket for every interface of the namespace and binds it to its
+    /// own only afterwards, so its ring may hold frames of other interfaces (and the frames of
+    /// its own from before the port started, which no started port would deliver either). At
+    /// most `MAX` frames per queue, more than any ring holds: traffic arriving as fast as it is
+    /// discarded does not hold up the start.
+    fn discard_received(self, rxq: u16) -> usize {
+        const BURST: u16 = 32;
+        const MAX: usize = 1 << 16;
+        let mut total = 0;
+        for q in 0..rxq {
+            let mut mbufs = [std::ptr::null_mut::<sys::rte_mbuf>(); BURST as usize];
+            let mut of_queue = 0;
+            while of_queue < MAX {
+                // SAFETY: the port is started with `rxq` receive queues, no worker polls them
+                // yet, and mbufs has room for BURST pointers.
+                let n = unsafe { sys::_rte_eth_rx_burst(self.0, q, mbufs.as_mut_ptr(), BURST) };
+                for m in &mbufs[..n as usize] {
+                    // SAFETY: each of the first n pointers is an mbuf the driver handed us.
+                    unsafe { sys::_rte_pktmbuf_free(*m) };
+                }
+                of_queue += n as usize;
+                if n < BURST {
+                    break;
+                }
+            }
+            total += of_queue;
+        }
+        total
     }
 
     /// Current link state, without waiting.
