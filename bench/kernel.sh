@@ -7,7 +7,7 @@
 #   bash bench/kernel.sh [--rounds N] [--seconds S] [--mtu 1500,9000,61000] [--streams 1,4]
 #                        [--threaded-napi]
 #
-# MTU 1500 runs pipelines/kernel-chain.toml (net_af_packet's default ring); 9000 and 61000 run
+# MTU 1500 runs pipelines/kernel-chain.toml (receive rings of 4096 frames); 9000 and 61000 run
 # pipelines/kernel-chain-jumbo.toml, with ring slots (framesz) and mbufs (data_room) sized to the
 # frames: 9000 with framesz=10240,blocksz=20480,framecnt=512, 61000 as the file is
 # (framesz=blocksz=61440, framecnt=128), both qdisc_bypass=1. tests/topology.sh --mtu builds the
@@ -73,7 +73,7 @@ stop_fwd() { kill -INT "$fwd" 2>/dev/null || true; wait "$fwd" 2>/dev/null || tr
 # Per MTU: the af_packet arguments (both forwarders), the mbuf data room, qdp's pipeline.
 setup_mtu() {
   case "$1" in
-    1500) args="" room=2176 pipeline=pipelines/kernel-chain.toml ;;
+    1500) args=",framecnt=4096" room=2176 pipeline=pipelines/kernel-chain.toml ;;
     9000) args=",framesz=10240,blocksz=20480,framecnt=512,qdisc_bypass=1" room=10368
           pipeline=$work/jumbo-9000.toml
           sed -e "s/,framesz=61440,blocksz=61440,framecnt=128,qdisc_bypass=1/$args/" \

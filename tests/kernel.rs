@@ -826,21 +826,9 @@ fn a_proxied_sf_s_replies_find_their_state_on_the_other_worker() {
 #[test]
 fn a_second_qdp_sf_serves_a_chain_on_two_workers() {
     // The second qdp (one worker that sleeps when idle, on a CPU it shares with both of ours)
-    // gets the same 4096-frame receive ring as ours, so that eight streams overflow neither.
-    let bigger_ring = |name: &str, t: &str| {
-        if name != "sf-qdp.toml" {
-            return t.to_string();
-        }
-        let out = t.replace("iface=s2,qpairs=1\"", "iface=s2,qpairs=1,framecnt=4096\"");
-        assert_ne!(out, t);
-        out
-    };
-    let chain = Chain::start_edited(
-        "up-sf2",
-        "kernel-chain-qdp-sf-2w.toml",
-        Some("sf-qdp.toml"),
-        &bigger_ring,
-    );
+    // has the same 4096-frame receive ring as ours (sf-qdp.toml), so that eight streams overflow
+    // neither.
+    let chain = Chain::start_with_sf("up-sf2", "kernel-chain-qdp-sf-2w.toml", Some("sf-qdp.toml"));
     let (qdp, sf) = (chain.qdp.as_ref().unwrap(), chain.sf.as_ref().unwrap());
     assert_eq!(qdp.resolved("10.98.0.2")["mac"], "02:00:00:00:04:01");
     assert_eq!(sf.resolved("10.98.0.1")["mac"], "02:00:00:00:04:fe");
