@@ -6,47 +6,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::daemon::Daemon;
+use common::hosts::{in_ns, iperf3, iperf3_server, Topology};
 use common::*;
-use serde_json::Value;
 
 const MTU: &str = "61000";
-
-fn topology(args: &[&str]) {
-    let out = run_with_timeout(
-        Command::new("bash")
-            .arg(repo_root().join("tests/topology.sh"))
-            .args(args),
-        Duration::from_secs(60),
-    );
-    assert_success(&out);
-}
-
-/// The namespaces, removed on drop (also when the test fails).
-struct Topology;
-
-impl Topology {
-    fn up() -> Topology {
-        topology(&["--mtu", MTU, "up"]);
-        Topology
-    }
-}
-
-impl Drop for Topology {
-    fn drop(&mut self) {
-        topology(&["down"]);
-    }
-}
-
-fn in_ns(ns: &str, args: &[&str], limit: Duration) -> Output {
-    run_with_timeout(
-        Command::new("ip").args(["netns", "exec", ns]).args(args),
-        limit,
-    )
-}
 
 /// The shipped pipeline with the tests' EAL settings: ordinary pages, its own file prefix, no
 /// stats line; its mempool (the jumbo mbufs) and everything else as shipped.
@@ -159,45 +126,9 @@ fn tcp_frames(file: &Path) -> Vec<(usize, String, String, usize)> {
         .collect()
 }
 
-/// An iperf3 server for one client, killed on drop (also when the client fails).
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn iperf3_server() -> Server {
-    let c = Command::new("ip")
-        .args(["netns", "exec", "qdpt-server", "iperf3", "-s", "-1"])
-        .args(["-B", "10.2.0.1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("iperf3 server");
-    std::thread::sleep(Duration::from_millis(500));
-    Server(c)
-}
-
-fn iperf3(args: &[&str]) -> Value {
-    let mut all = vec!["iperf3", "-c", "10.2.0.1", "-J", "-t", "3"];
-    all.extend_from_slice(args);
-    let out = in_ns("qdpt-client", &all, Duration::from_secs(60));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "iperf3 {args:?}: {e}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    assert!(v.get("error").is_none(), "iperf3 {args:?}: {}", v["error"]);
-    v
-}
-
 #[test]
 fn jumbo_chain_carries_tcp_both_ways_in_large_frames_with_correct_checksums() {
-    let _topology = Topology::up();
+    let _topology = Topology::up(&["--mtu", MTU, "up"]);
     for (ns, dev) in [("qdpt-client", "cl0"), ("qdpt-server", "sv0")] {
         let out = in_ns(ns, &["ip", "link", "show", dev], Duration::from_secs(10));
         let text = String::from_utf8_lossy(&out.stdout);
@@ -229,7 +160,7 @@ fn jumbo_chain_carries_tcp_both_ways_in_large_frames_with_correct_checksums() {
         };
         let pcap = dir.path().join(format!("{dev}.pcap"));
         let capture = Capture::start(ns, dev, &pcap, 400);
-        let srv = iperf3_server();
+        let srv = iperf3_server(5201);
         let v = iperf3(if reverse { &["-R"] } else { &[] });
         drop(srv);
         capture.finish();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod hosts;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
