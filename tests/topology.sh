@@ -32,6 +32,9 @@
 #                                  the same Linux router and filter (sfb0 10.99.1.1/24, MAC
 #                                  02:00:00:00:05:01) behind veth qfb0 (MAC 02:00:00:00:05:fe,
 #                                  qdp's 10.99.1.254): two instances of one SF, for failover
+#   tests/topology.sh up-memif     `up`, plus an empty namespace qdpt-memif for a DPDK process that
+#                                  is a container SF attached by memif (its socket is a file in
+#                                  qdp's run directory: pipelines/kernel-chain-memif.toml)
 #   tests/topology.sh down         remove it
 #
 # Options before the command (or QDP_MTU / QDP_THREADED_NAPI in the environment):
@@ -53,7 +56,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-C=qdpt-client S=qdpt-server F=qdpt-sf F2=qdpt-sf2 FB=qdpt-sfb
+C=qdpt-client S=qdpt-server F=qdpt-sf F2=qdpt-sf2 FB=qdpt-sfb M=qdpt-memif
 CL_MAC=02:00:00:00:01:01 QC_MAC=02:00:00:00:01:fe QS_MAC=02:00:00:00:02:fe SV_MAC=02:00:00:00:02:01
 SF_MAC=02:00:00:00:03:01 QF_MAC=02:00:00:00:03:fe
 SFB_MAC=02:00:00:00:05:01 QFB_MAC=02:00:00:00:05:fe
@@ -65,6 +68,7 @@ down() {
   ip netns del "$F" 2>/dev/null || true
   ip netns del "$F2" 2>/dev/null || true
   ip netns del "$FB" 2>/dev/null || true
+  ip netns del "$M" 2>/dev/null || true
   ip link del qf0 2>/dev/null || true
   ip link del qfb0 2>/dev/null || true
   ip link del q2 2>/dev/null || true
@@ -152,7 +156,8 @@ case "${1:-}" in
   up-sf2) up 0; qdp_sf ;;
   up-sf) up 0; linux_sf "$F" sf0 "$SF_MAC" qf0 "$QF_MAC" 0 ;;
   up-sf-pair) up 0; linux_sf "$F" sf0 "$SF_MAC" qf0 "$QF_MAC" 0; linux_sf "$FB" sfb0 "$SFB_MAC" qfb0 "$QFB_MAC" 1 ;;
+  up-memif) up 0; ip netns add "$M"; ip -n "$M" link set lo up ;;
   up-direct) up 1 ;;
   down) down ;;
-  *) echo "usage: $0 [--mtu N] [--threaded-napi] up|up-direct|up-sf|up-sf-pair|up-sf2|down" >&2; exit 2 ;;
+  *) echo "usage: $0 [--mtu N] [--threaded-napi] up|up-direct|up-sf|up-sf-pair|up-sf2|up-memif|down" >&2; exit 2 ;;
 esac
