@@ -11,9 +11,10 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::hosts::{in_ns, iperf3, iperf3_server, ping_both_ways, tcp_both_ways, topology};
 use common::*;
 use serde_json::{json, Value};
 
@@ -135,16 +136,6 @@ struct Chain {
     _dir: tempfile::TempDir,
 }
 
-fn topology(arg: &str) {
-    let out = run_with_timeout(
-        Command::new("bash")
-            .arg(repo_root().join("tests/topology.sh"))
-            .arg(arg),
-        Duration::from_secs(60),
-    );
-    assert_success(&out);
-}
-
 impl Chain {
     /// Builds the topology (`tests/topology.sh ARG`) and runs a shipped pipeline on it.
     fn start(topology_arg: &str, pipeline: &str) -> Chain {
@@ -164,7 +155,7 @@ impl Chain {
         sf_pipeline: Option<&str>,
         edit: &dyn Fn(&str, &str) -> String,
     ) -> Chain {
-        topology(topology_arg);
+        topology(&[topology_arg]);
         let dir = scratch("kernel");
         let sf = sf_pipeline.map(|p| {
             Qdp::spawn_edited(dir.path(), p, "qdp-t-kernel-sf", Some("qdpt-sf2"), &|t| {
@@ -196,70 +187,14 @@ impl Drop for Chain {
     fn drop(&mut self) {
         drop(self.qdp.take());
         drop(self.sf.take());
-        topology("down");
-    }
-}
-
-fn in_ns(ns: &str, args: &[&str], limit: Duration) -> Output {
-    run_with_timeout(
-        Command::new("ip").args(["netns", "exec", ns]).args(args),
-        limit,
-    )
-}
-
-/// An iperf3 server in the server namespace for one test (`-1`: exits after one client).
-fn iperf3_server(port: u16) -> Child {
-    let c = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            "qdpt-server",
-            "iperf3",
-            "-s",
-            "-1",
-            "-B",
-            "10.2.0.1",
-            "-p",
-        ])
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("iperf3 server");
-    std::thread::sleep(Duration::from_millis(500));
-    c
-}
-
-fn iperf3(args: &[&str]) -> Value {
-    let mut all = vec!["iperf3", "-c", "10.2.0.1", "-J", "-t", "3"];
-    all.extend_from_slice(args);
-    let out = in_ns("qdpt-client", &all, Duration::from_secs(60));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "iperf3 {args:?}: {e}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    assert!(v.get("error").is_none(), "iperf3 {args:?}: {}", v["error"]);
-    v
-}
-
-/// ping from the client to the server and back.
-fn ping_both_ways() {
-    for (ns, dst) in [("qdpt-client", "10.2.0.1"), ("qdpt-server", "10.1.0.1")] {
-        let out = in_ns(
-            ns,
-            &["ping", "-c", "3", "-i", "0.2", "-W", "2", dst],
-            Duration::from_secs(30),
-        );
-        assert_success(&out);
+        topology(&["down"]);
     }
 }
 
 /// A TCP connection from the client to the server's `port` (an iperf3 server listens there)
 /// does not get through.
 fn assert_blocked(port: u16) {
-    let mut srv = iperf3_server(port);
+    let srv = iperf3_server(port);
     let out = in_ns(
         "qdpt-client",
         &[
@@ -275,8 +210,7 @@ fn assert_blocked(port: u16) {
         ],
         Duration::from_secs(30),
     );
-    let _ = srv.kill();
-    let _ = srv.wait();
+    drop(srv);
     assert!(!out.status.success(), "port {port} reached the server");
 }
 
@@ -671,6 +605,18 @@ fn a_failed_sf_instance_hands_its_flows_to_the_other() {
     let longest = moved.iter().map(|p| gap[p].1).max().unwrap();
     let errors = chain.ctl(json!({ "command": "show", "what": "errors" }));
     eprintln!("drops in qdp: {errors}");
+    let ports = chain.ctl(json!({ "command": "show", "what": "ports" }));
+    eprintln!(
+        "tx_dropped per port: {}; the longest silence of each undisturbed flow: {:?} ms",
+        ports
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{} {}", p["name"], p["tx_dropped"]))
+            .collect::<Vec<_>>()
+            .join(", "),
+        stayed.iter().map(|p| gap[p].1 * 100).collect::<Vec<_>>()
+    );
     eprintln!(
         "{name} stopped: marked down after {} ms; its {} flows resumed on the other instance \
          after at most {} ms without data; the other {} flows never stopped",
@@ -708,26 +654,7 @@ fn a_failed_sf_instance_hands_its_flows_to_the_other() {
 /// TCP with 8 parallel streams (so that the flows spread over both workers' queues) from the
 /// client to the server and back; each direction must carry more than 1 MB.
 fn tcp_8_streams_both_ways(what: &str) {
-    for reverse in [false, true] {
-        let mut srv = iperf3_server(5201);
-        let mut args = vec!["-P", "8"];
-        if reverse {
-            args.push("-R");
-        }
-        let v = iperf3(&args);
-        let sum = &v["end"]["sum_received"];
-        eprintln!(
-            "TCP {what}, 8 streams, {}: {:.2} Gbit/s",
-            if reverse {
-                "server→client"
-            } else {
-                "client→server"
-            },
-            sum["bits_per_second"].as_f64().unwrap() / 1e9
-        );
-        assert!(sum["bytes"].as_u64().unwrap() > 1_000_000, "{}", v["end"]);
-        let _ = srv.wait();
-    }
+    tcp_both_ways(&format!("{what}, 8 streams"), &["-P", "8"]);
 }
 
 /// Every worker received and sent at least 1000 packets, and nothing was dropped (in

@@ -1,13 +1,15 @@
 //! The kernel hosts of `tests/topology.sh` (namespaces qdpt-client and qdpt-server on veth
 //! pairs): building and removing the topology, running commands in a namespace, iperf3 between
-//! the hosts.
+//! the hosts; and what tests of a chain between them ask the qdp in the middle.
 
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{assert_success, repo_root, run_with_timeout};
+use super::daemon::Daemon;
+use super::{assert_success, eal_section, repo_root, run_with_timeout};
 
 /// `tests/topology.sh ARGS...`, which must succeed.
 pub fn topology(args: &[&str]) {
@@ -60,6 +62,13 @@ pub fn ping_both_ways() {
 /// An iperf3 server for one client in qdpt-server, killed on drop (also when the client fails).
 pub struct Iperf3Server(Child);
 
+impl Iperf3Server {
+    /// Waits for the server to end (it does after its one client).
+    pub fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        self.0.wait()
+    }
+}
+
 impl Drop for Iperf3Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -93,4 +102,120 @@ pub fn iperf3(args: &[&str]) -> Value {
     });
     assert!(v.get("error").is_none(), "iperf3 {args:?}: {}", v["error"]);
     v
+}
+
+/// `pipelines/NAME` with the tests' EAL settings (ordinary pages, file prefix `prefix`, no stats
+/// line) in place of its own, everything from its first `[[ports]]` on as shipped; written into
+/// `dir`.
+pub fn shipped_pipeline(dir: &Path, name: &str, prefix: &str) -> PathBuf {
+    let text = std::fs::read_to_string(repo_root().join("pipelines").join(name)).unwrap();
+    let body = &text[text.find("[[ports]]").expect("[[ports]] in the file")..];
+    let file = dir.join(name);
+    std::fs::write(
+        &file,
+        format!("name = \"{prefix}\"\n{}\n{body}", eal_section(prefix)),
+    )
+    .unwrap();
+    file
+}
+
+/// The `show ports` row of port `name`.
+pub fn port(q: &Daemon, name: &str) -> Value {
+    let ports = q.ok(&["show", "ports"]);
+    ports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no port {name}: {ports}"))
+}
+
+/// Waits (`limit` at most) until port `name`'s link is `state`; returns how long it took.
+pub fn wait_link(q: &Daemon, name: &str, state: &str, limit: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let p = port(q, name);
+        if p["link"] == state {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "port {name} never {state}: {p}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The packets SF `name` handled (`show sfs`).
+pub fn sf_packets(q: &Daemon, name: &str) -> u64 {
+    let sfs = q.ok(&["show", "sfs"]);
+    sfs.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no SF {name}: {sfs}"))["packets"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The packets sent to SF `sf` once every one of them since `since` (the packets sent to it and
+/// counted by SF `counter` then) came back and was counted by `counter`: a packet still on its
+/// way may make them differ for a moment; 2 s without agreeing is a loss.
+pub fn sent_and_counted(q: &Daemon, sf: &str, counter: &str, since: (u64, u64)) -> u64 {
+    let start = Instant::now();
+    loop {
+        let (sent, counted) = (sf_packets(q, sf), sf_packets(q, counter));
+        if sent - since.0 == counted - since.1 {
+            return sent;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{} packets sent to {sf} since, {} came back and were counted by {counter}",
+            sent - since.0,
+            counted - since.1
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// iperf3 TCP (with `args`) from the client to the server and back (`-R`); each direction
+/// carries more than 1 MB.
+pub fn tcp_both_ways(what: &str, args: &[&str]) {
+    for reverse in [false, true] {
+        let srv = iperf3_server(5201);
+        let mut all = args.to_vec();
+        if reverse {
+            all.push("-R");
+        }
+        let v = iperf3(&all);
+        drop(srv);
+        let sum = &v["end"]["sum_received"];
+        eprintln!(
+            "TCP {what}, {}: {:.2} Gbit/s",
+            if reverse {
+                "server→client"
+            } else {
+                "client→server"
+            },
+            sum["bits_per_second"].as_f64().unwrap() / 1e9
+        );
+        assert!(sum["bytes"].as_u64().unwrap() > 1_000_000, "{}", v["end"]);
+    }
+}
+
+/// Waits (30 s at most) until a ping from the client to the server gets through.
+pub fn wait_ping() {
+    let start = Instant::now();
+    loop {
+        let out = in_ns(
+            "qdpt-client",
+            &["ping", "-c", "1", "-W", "2", "10.2.0.1"],
+            Duration::from_secs(10),
+        );
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no ping through the chain"
+        );
+    }
 }
