@@ -28,6 +28,8 @@ for kv in $(cat /proc/cmdline); do
 done
 i=0
 while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+# No IPv6 chatter (neighbour discovery, MLD) from the SF: what it sends back is what it was given.
+for c in all default eth0; do echo 1 >/proc/sys/net/ipv6/conf/$c/disable_ipv6 2>/dev/null; done
 ip link set lo up
 ip link set eth0 up
 [ -n "$addr" ] && ip addr add "$addr" dev eth0
