@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::hosts::{in_ns, iperf3, iperf3_server, ping_both_ways, tcp_both_ways, topology};
+use common::hosts::{
+    in_ns, iperf3, iperf3_server, ping_both_ways, sf_packets_in, tcp_both_ways, topology,
+};
 use common::*;
 use serde_json::{json, Value};
 
@@ -685,14 +687,7 @@ fn both_workers_carried_and_nothing_dropped(q: &Qdp) {
 
 /// The packets each SF handled, by name.
 fn sf_packets(q: &Qdp, name: &str) -> u64 {
-    let sfs = q.ctl(json!({ "command": "show", "what": "sfs" }));
-    sfs.as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no SF {name}: {sfs}"))["packets"]
-        .as_u64()
-        .unwrap()
+    sf_packets_in(&q.ctl(json!({ "command": "show", "what": "sfs" })), name)
 }
 
 #[test]

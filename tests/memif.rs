@@ -121,13 +121,13 @@ fn nothing_lost_since(q: &Daemon, r: &Ready) -> u64 {
 fn a_memif_container_sf_carries_the_chain_and_is_taken_back_after_it_dies() {
     let _topology = Topology::up(&["up-memif"]);
     let dir = scratch("memif");
-    let file = shipped_pipeline(dir.path(), "kernel-chain-memif.toml", "qdp-t-memif");
-    let qdp = Daemon::start(Some(&file), &dir.path().join("qdp.sock"), &[]);
-    // qdp made the memif socket in its run directory (the control socket's folder).
-    let socket = dir.path().join("memif-sf.sock");
-    assert!(socket.exists(), "no {}", socket.display());
-    assert_eq!(port(&qdp, "sf")["driver"], "net_memif");
-    assert_eq!(port(&qdp, "sf")["link"], "down", "no SF connected yet");
+    let (qdp, socket) = start_with_sf_socket(
+        dir.path(),
+        "kernel-chain-memif.toml",
+        "qdp-t-memif",
+        "memif-sf.sock",
+        "net_memif",
+    );
 
     let peer = Peer::start(&socket);
     let ready = wait_forwarding(&qdp);

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::daemon::Daemon;
 use common::hosts::*;
 use common::*;
 
@@ -176,13 +175,13 @@ fn a_vm_sf_on_vhost_user_carries_the_chain_and_is_taken_back_after_it_stops() {
     let guest = guest_files();
     let _topology = Topology::up(&["up"]);
     let dir = scratch("vhost");
-    let file = shipped_pipeline(dir.path(), "kernel-chain-vm.toml", "qdp-t-vm");
-    let qdp = Daemon::start(Some(&file), &dir.path().join("qdp.sock"), &[]);
-    // qdp made the vhost-user socket in its run directory (the control socket's folder).
-    let socket = dir.path().join("vm-sf.sock");
-    assert!(socket.exists(), "no {}", socket.display());
-    assert_eq!(port(&qdp, "sf")["driver"], "net_vhost");
-    assert_eq!(port(&qdp, "sf")["link"], "down", "no VM attached yet");
+    let (qdp, socket) = start_with_sf_socket(
+        dir.path(),
+        "kernel-chain-vm.toml",
+        "qdp-t-vm",
+        "vm-sf.sock",
+        "net_vhost",
+    );
 
     let (vm, accel) = boot(&guest, &socket, dir.path(), None);
     wait_link(&qdp, "sf", "up", Duration::from_secs(60));

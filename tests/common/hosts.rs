@@ -119,6 +119,25 @@ pub fn shipped_pipeline(dir: &Path, name: &str, prefix: &str) -> PathBuf {
     file
 }
 
+/// qdp started on shipped pipeline `name` whose port `sf` is a socket-backed SF port of driver
+/// `driver` (`net_vhost`, `net_memif`) on socket `socket` of qdp's run directory (the control
+/// socket's folder, `dir`): checked to be there with the port's link down, no peer attached yet.
+pub fn start_with_sf_socket(
+    dir: &Path,
+    name: &str,
+    prefix: &str,
+    socket: &str,
+    driver: &str,
+) -> (Daemon, PathBuf) {
+    let file = shipped_pipeline(dir, name, prefix);
+    let qdp = Daemon::start(Some(&file), &dir.join("qdp.sock"), &[]);
+    let socket = dir.join(socket);
+    assert!(socket.exists(), "no {}", socket.display());
+    assert_eq!(port(&qdp, "sf")["driver"], driver);
+    assert_eq!(port(&qdp, "sf")["link"], "down", "no peer attached yet");
+    (qdp, socket)
+}
+
 /// The `show ports` row of port `name`.
 pub fn port(q: &Daemon, name: &str) -> Value {
     let ports = q.ok(&["show", "ports"]);
@@ -146,7 +165,11 @@ pub fn wait_link(q: &Daemon, name: &str, state: &str, limit: Duration) -> Durati
 
 /// The packets SF `name` handled (`show sfs`).
 pub fn sf_packets(q: &Daemon, name: &str) -> u64 {
-    let sfs = q.ok(&["show", "sfs"]);
+    sf_packets_in(&q.ok(&["show", "sfs"]), name)
+}
+
+/// The packets SF `name` handled, from the answer to `show sfs`.
+pub fn sf_packets_in(sfs: &Value, name: &str) -> u64 {
     sfs.as_array()
         .unwrap()
         .iter()
