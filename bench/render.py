@@ -13,6 +13,8 @@ imports it; pipelines/bench/README.md describes the scheme):
                   `tests/sfc_traffic.py vxlan-nsh --spi 100 --spis 10000`)
     @RULES@       a line of its own: 9999 [[classifier]] /32 drop rules on sources 10.200.0.0 ..
                   10.200.39.14, which the traffic never matches
+    @IDS_RULES_N@ the path of a generated rules file of N content rules (bench_rules), written
+                  into the system's temporary folder: N = 300 or 3000
 
 A value given that the file does not use is ignored; a placeholder left without a value is an error.
 """
@@ -39,6 +41,40 @@ def extra_rules(n=9999):
 SECTIONS = {"@PATHS@": extra_paths, "@RULES@": extra_rules}
 
 
+def bench_rules(n):
+    """N Suricata-syntax content rules the benchmark traffic (UDP to port 5001, payload bytes
+    below 0x80 that are never letters in a row) never matches: 8-letter contents, every tenth
+    nocase, every fifth with offset and depth, every seventh with a second content within 16,
+    every third a drop rule; on UDP, TCP and any IP protocol. Deterministic."""
+    import random
+    rnd = random.Random(n)
+    lines = []
+    for i in range(n):
+        word = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
+        proto = ("udp", "tcp", "ip")[i % 3]
+        action = "drop" if i % 3 == 0 else "alert"
+        opts = f'content:"{word}";'
+        if i % 10 == 0:
+            opts += " nocase;"
+        if i % 5 == 0:
+            opts += " offset:2; depth:40;"
+        if i % 7 == 0:
+            second = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(4))
+            opts += f' content:"{second}"; distance:0; within:16;'
+        lines.append(f'{action} {proto} any any -> any any (msg:"bench rule {i}"; {opts} '
+                     f'sid:{2000000 + i}; rev:1;)\n')
+    return "".join(lines)
+
+
+def ids_rules_file(n):
+    """Writes bench_rules(n) into the temporary folder; its path."""
+    import tempfile
+    f = os.path.join(tempfile.gettempdir(), f"qdp-bench-ids-{n}.rules")
+    with open(f, "w") as out:
+        out.write(bench_rules(n))
+    return f
+
+
 def path(name):
     """The file of a pipeline name (`transit`) or path."""
     if os.sep in name or name.endswith(".toml"):
@@ -61,6 +97,9 @@ def render(name, pcap=None, hugepages=None):
         if hugepages not in ("required", "off", "auto"):
             raise ValueError(f"hugepages {hugepages!r}: required, off or auto")
         values["@HUGEPAGES@"] = hugepages
+    for n in (300, 3000):
+        if f"@IDS_RULES_{n}@" in text:
+            values[f"@IDS_RULES_{n}@"] = ids_rules_file(n)
     lines = []
     for line in text.splitlines(keepends=True):
         gen = SECTIONS.get(line.strip())
@@ -71,7 +110,7 @@ def render(name, pcap=None, hugepages=None):
             line = line.replace(k, v)
         lines.append(line)
     out = "".join(lines)
-    left = sorted(set(re.findall(r"@[A-Z_]+@", out)))
+    left = sorted(set(re.findall(r"@[A-Z0-9_]+@", out)))
     if left:
         raise ValueError(f"{path(name)}: no value for {', '.join(left)}")
     return out

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(dpdk dpdk-dev libdpdk-dev pkg-config clang libclang-dev libpcap-dev)
-[ "${1:-}" = "--runtime" ] || pkgs+=(tshark python3-scapy netsniff-ng iproute2 iperf3 ethtool iputils-ping nftables e2fsprogs util-linux passwd systemd qemu-system-x86 busybox-static cpio xz-utils)
+[ "${1:-}" = "--runtime" ] || pkgs+=(tshark python3-scapy netsniff-ng iproute2 iperf3 ethtool iputils-ping nftables e2fsprogs util-linux passwd systemd qemu-system-x86 busybox-static cpio xz-utils lighttpd curl)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -18,6 +18,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The roadmap topology runs its own lighttpds in namespaces: the system's service would only hold
+# port 80 and /run/lighttpd.pid (where there is no systemd, this does nothing and fails nothing).
+if [ "${1:-}" != "--runtime" ] && command -v systemctl >/dev/null; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo systemctl disable --now lighttpd >/dev/null 2>&1 || true
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
 

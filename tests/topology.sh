@@ -35,7 +35,22 @@
 #   tests/topology.sh up-memif     `up`, plus an empty namespace qdpt-memif for a DPDK process that
 #                                  is a container SF attached by memif (its socket is a file in
 #                                  qdp's run directory: pipelines/kernel-chain-memif.toml)
-#   tests/topology.sh down         remove it
+#   tests/topology.sh up-roadmap   `up`, plus three web backends behind the server host: in
+#                                  qdpt-server a Linux bridge br0 (MAC 02:00:00:00:02:01, the
+#                                  address 10.2.0.1/24 and the default route via 10.2.0.254 move to
+#                                  it) joins sv0 (now MAC 02:00:00:00:02:02) and w1p..w3p
+#                                  (MACs 02:00:00:00:06:f1..f3), the peers of web0 in namespaces
+#                                  qdpt-web1..qdpt-web3 (web0 10.2.0.11..13/24, MACs
+#                                  02:00:00:00:06:01..03, gateway 10.2.0.254). Each backend also
+#                                  owns 10.2.100.1/32 on lo without answering ARP for it
+#                                  (arp_ignore=1, arp_announce=2) and runs lighttpd on port 80 of
+#                                  its address and of 10.2.100.1, serving "webN\n" at /
+#                                  (keep-alive: 60 s idle, 10000 requests); config, document root,
+#                                  pid file and error log in /run/qdpt-roadmap/webN/
+#   tests/topology.sh web-stop N   stop backend N's lighttpd (its namespace stays), returning once
+#                                  nothing listens on port 80 there; nothing to do if it is stopped
+#   tests/topology.sh web-start N  start backend N's lighttpd again, returning once it listens
+#   tests/topology.sh down         remove it (backends and their lighttpds included)
 #
 # Options before the command (or QDP_MTU / QDP_THREADED_NAPI in the environment):
 #   --mtu N          MTU N on every veth end, the namespaces' and qdp's (default: the kernel's,
@@ -61,8 +76,17 @@ CL_MAC=02:00:00:00:01:01 QC_MAC=02:00:00:00:01:fe QS_MAC=02:00:00:00:02:fe SV_MA
 SF_MAC=02:00:00:00:03:01 QF_MAC=02:00:00:00:03:fe
 SFB_MAC=02:00:00:00:05:01 QFB_MAC=02:00:00:00:05:fe
 S2_MAC=02:00:00:00:04:01 Q2_MAC=02:00:00:00:04:fe
+BR_MAC=02:00:00:00:02:01 SV_BR_MAC=02:00:00:00:02:02 WEB_RUN=/run/qdpt-roadmap WEBS="1 2 3"
 
 down() {
+  local n pid
+  for n in $WEBS; do
+    web_stop "$n" || true
+    # Whatever else still runs in a backend's namespace was started for it too.
+    for pid in $(ip netns pids "qdpt-web$n" 2>/dev/null || true); do kill "$pid" 2>/dev/null || true; done
+    ip netns del "qdpt-web$n" 2>/dev/null || true
+  done
+  rm -rf "$WEB_RUN"
   ip netns del "$C" 2>/dev/null || true
   ip netns del "$S" 2>/dev/null || true
   ip netns del "$F" 2>/dev/null || true
@@ -151,6 +175,106 @@ qdp_sf() {
   ip -n "$S" link set sv0 mtu 1400
 }
 
+listening() { # ns: something listens on TCP port 80 there
+  [ -n "$(ip netns exec "$1" ss -Hltn 'sport = :80' 2>/dev/null)" ]
+}
+
+running() { # pid: that process runs (a zombie does not: where PID 1 reaps nothing, they stay)
+  local comm state
+  read -r _ comm state _ 2>/dev/null < "/proc/$1/stat" || return 1
+  [ "$comm" = "(lighttpd)" ] && [ "$state" != Z ]
+}
+
+web_pid() { # N: the pid of backend N's lighttpd, if it runs
+  local pid
+  pid=$(cat "$WEB_RUN/web$1/lighttpd.pid" 2>/dev/null) || return 1
+  running "$pid" && echo "$pid"
+}
+
+web_stop() { # N
+  local n=$1 ns=qdpt-web$1 pid _
+  pid=$(web_pid "$n" || true)
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do running "$pid" || break; sleep 0.1; done
+  fi
+  for _ in $(seq 50); do listening "$ns" || break; sleep 0.1; done
+  if listening "$ns"; then echo "web$n: port 80 still listens" >&2; return 1; fi
+  rm -f "$WEB_RUN/web$n/lighttpd.pid"
+}
+
+web_start() { # N
+  local n=$1 ns=qdpt-web$1 dir=$WEB_RUN/web$1 _
+  [ -e "/run/netns/$ns" ] || { echo "no namespace $ns: run up-roadmap first" >&2; return 1; }
+  [ -n "$(web_pid "$n" || true)" ] && return 0
+  mkdir -p "$dir/root"
+  echo "web$n" > "$dir/root/index.html"
+  # Running as root is fine: without server.username lighttpd keeps its uid.
+  cat > "$dir/lighttpd.conf" <<EOF
+server.modules = ( "mod_indexfile", "mod_staticfile" )
+server.compat-module-load = "disable"
+server.document-root = "$dir/root"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/plain" )
+server.bind = "10.2.0.1$n"
+server.port = 80
+\$SERVER["socket"] == "10.2.100.1:80" { }
+server.pid-file = "$dir/lighttpd.pid"
+server.errorlog = "$dir/error.log"
+server.max-keep-alive-idle = 60
+server.max-keep-alive-requests = 10000
+EOF
+  # lighttpd daemonizes but keeps every descriptor it inherits: close all but 0-2 first, so
+  # that it holds no caller's lock (flock) or pipe.
+  ( for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec ip netns exec "$ns" lighttpd -f "$dir/lighttpd.conf" )
+  for _ in $(seq 50); do listening "$ns" && return 0; sleep 0.1; done
+  echo "web$n: lighttpd does not listen (see $dir/error.log)" >&2; return 1
+}
+
+roadmap() {
+  local n ns peer _
+  ip -n "$S" addr del 10.2.0.1/24 dev sv0
+  ip -n "$S" link set sv0 down
+  ip -n "$S" link set sv0 address "$SV_BR_MAC"
+  ip -n "$S" link add br0 address "$BR_MAC" type bridge stp_state 0 mcast_snooping 0
+  quiet br0 "$S"
+  ip -n "$S" link set sv0 master br0
+  ip -n "$S" link set sv0 up
+  for n in $WEBS; do
+    ns=qdpt-web$n peer=w${n}p
+    ip netns add "$ns"
+    ip link add web0 address "02:00:00:00:06:0$n" netns "$ns" type veth \
+      peer name "$peer" address "02:00:00:00:06:f$n" netns "$S"
+    quiet web0 "$ns"; quiet "$peer" "$S"
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+      net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add 10.2.100.1/32 dev lo
+    ip -n "$ns" addr add "10.2.0.1$n/24" dev web0
+    ip -n "$S" link set "$peer" master br0
+    if [ -n "$mtu" ]; then ip -n "$ns" link set web0 mtu "$mtu"; ip -n "$S" link set "$peer" mtu "$mtu"; fi
+    ip -n "$S" link set "$peer" up
+    ip -n "$ns" link set web0 up
+    ip -n "$ns" route add default via 10.2.0.254
+  done
+  [ -n "$mtu" ] && ip -n "$S" link set br0 mtu "$mtu"
+  ip -n "$S" addr add 10.2.0.1/24 dev br0
+  ip -n "$S" link set br0 up
+  ip -n "$S" route add default via 10.2.0.254
+  mkdir -p "$WEB_RUN"
+  for n in $WEBS; do web_start "$n"; done
+  # The bridge takes its carrier a moment after its ports: return once it forwards.
+  for _ in $(seq 50); do ip -n "$S" -o link show br0 | grep -q 'state UP' && return 0; sleep 0.1; done
+  echo "br0 has no carrier" >&2; return 1
+}
+
+web_n() { # N: checks it names a backend
+  case " $WEBS " in *" ${1:-} "*) ;; *) echo "usage: $0 web-stop|web-start 1|2|3" >&2; exit 2 ;; esac
+}
+
 case "${1:-}" in
   up) up 0 ;;
   up-sf2) up 0; qdp_sf ;;
@@ -158,6 +282,9 @@ case "${1:-}" in
   up-sf-pair) up 0; linux_sf "$F" sf0 "$SF_MAC" qf0 "$QF_MAC" 0; linux_sf "$FB" sfb0 "$SFB_MAC" qfb0 "$QFB_MAC" 1 ;;
   up-memif) up 0; ip netns add "$M"; ip -n "$M" link set lo up ;;
   up-direct) up 1 ;;
+  up-roadmap) up 0; roadmap ;;
+  web-stop) web_n "${2:-}"; web_stop "$2" ;;
+  web-start) web_n "${2:-}"; web_start "$2" ;;
   down) down ;;
-  *) echo "usage: $0 [--mtu N] [--threaded-napi] up|up-direct|up-sf|up-sf-pair|up-sf2|up-memif|down" >&2; exit 2 ;;
+  *) echo "usage: $0 [--mtu N] [--threaded-napi] up|up-direct|up-sf|up-sf-pair|up-sf2|up-memif|up-roadmap|web-stop N|web-start N|down" >&2; exit 2 ;;
 esac

@@ -1,7 +1,8 @@
 //! Next hops found and watched by ARP, on the main thread.
 //!
 //! A pipeline may leave out the MAC of a next hop and give its IPv4 address instead: a neighbour
-//! without `mac`, an exit with `gateway`, a proxied SF with `address`. Each such (port, address)
+//! without `mac`, an exit with `gateway`, a proxied SF with `address`, an `lb` backend without
+//! `mac`. Each such (port, address)
 //! is a target of the [`ArpTable`]: every `sfc.arp_interval_ms` the main thread sends it an ARP
 //! request from one of our addresses on that port, through a worker's transmit queue. Its answer
 //! (any ARP packet it sends us) reaches the slow path, and the table learns its MAC. A target that
@@ -52,6 +53,8 @@ pub struct ArpTable {
     ports: Vec<String>,
     /// Set by [`learn`](Self::learn) when the tables must be rebuilt; the main thread clears it.
     pub changed: bool,
+    /// The active health probes of the targets that have one.
+    pub probes: crate::probe::Probes,
 }
 
 /// One ARP request to send: on `port`, from our `src`, asking for `target`.
@@ -63,21 +66,28 @@ pub struct Request {
 }
 
 /// The (port, address, our source address) of everything `p` asks qdp to resolve.
+/// Our address on `port` to ask `target` from: one whose prefix holds the target, else the
+/// first of ours on the port.
+pub fn source(p: &Pipeline, port: usize, target: Ipv4Addr) -> Option<Ipv4Addr> {
+    let on_link = p.ports.get(port).and_then(|pc| {
+        pc.addresses.iter().find_map(|a| match (a.addr, a.len) {
+            (IpAddr::V4(a), len) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+                (u32::from(a) & mask == u32::from(target) & mask).then_some(a)
+            }
+            _ => None,
+        })
+    });
+    on_link.or_else(|| {
+        p.host_addresses()
+            .iter()
+            .find(|(pi, _)| *pi == port)
+            .map(|(_, a)| *a)
+    })
+}
+
 fn targets(p: &Pipeline) -> Vec<(usize, Ipv4Addr, Ipv4Addr)> {
-    let ours = p.host_addresses();
-    // Our address on `port` to ask from: one whose prefix holds the target, else the first.
-    let source = |port: usize, target: Ipv4Addr| {
-        let on_link = p.ports.get(port).and_then(|pc| {
-            pc.addresses.iter().find_map(|a| match (a.addr, a.len) {
-                (IpAddr::V4(a), len) => {
-                    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-                    (u32::from(a) & mask == u32::from(target) & mask).then_some(a)
-                }
-                _ => None,
-            })
-        });
-        on_link.or_else(|| ours.iter().find(|(pi, _)| *pi == port).map(|(_, a)| *a))
-    };
+    let source = |port: usize, target: Ipv4Addr| source(p, port, target);
     let mut v: Vec<(usize, Ipv4Addr, Ipv4Addr)> = Vec::new();
     let mut add = |port: Option<usize>, target: Ipv4Addr, src: Option<Ipv4Addr>| {
         if let (Some(port), Some(src)) = (port, src) {
@@ -106,6 +116,11 @@ fn targets(p: &Pipeline) -> Vec<(usize, Ipv4Addr, Ipv4Addr)> {
         if let (SfKind::Proxy, None, Some(a), Some(port)) = (sf.kind, sf.mac, sf.address, port) {
             add(Some(port), a, source(port, a));
         }
+        if let (SfKind::Lb, Some(lb), Some(port)) = (sf.kind, &sf.lb, port) {
+            for b in lb.backends.iter().filter(|b| b.mac.is_none()) {
+                add(Some(port), b.address, source(port, b.address));
+            }
+        }
     }
     v
 }
@@ -119,6 +134,7 @@ impl ArpTable {
             misses: 3,
             ports: Vec::new(),
             changed: false,
+            probes: Default::default(),
         };
         t.sync(p, now);
         t
@@ -130,6 +146,7 @@ impl ArpTable {
         self.interval = Duration::from_millis(u64::from(p.sfc.arp_interval_ms.max(1)));
         self.misses = p.sfc.arp_misses.max(1);
         self.ports = p.ports.iter().map(|x| x.name.clone()).collect();
+        self.probes.sync(p, now, |port, ip| source(p, port, ip));
         let old = std::mem::take(&mut self.entries);
         for (port, ip, src) in targets(p) {
             let kept = old.iter().find(|e| e.port == port && e.ip == ip);
@@ -227,6 +244,19 @@ impl ArpTable {
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
+
+    /// Appends the health probes due at `now` to `out`, each to the MAC ARP found for its
+    /// target; returns whether a target went down or up.
+    pub fn poll_probes(&mut self, now: Instant, out: &mut Vec<crate::probe::ProbeSend>) -> bool {
+        let entries = &self.entries;
+        let mac = |port: usize, ip: Ipv4Addr| {
+            entries
+                .iter()
+                .find(|e| e.port == port && e.ip == ip)
+                .and_then(|e| e.mac)
+        };
+        self.probes.poll(now, mac, out)
+    }
 }
 
 /// `p` as the SFC tables are built from it: the MACs targets answered from filled in, and SFs
@@ -259,6 +289,24 @@ pub fn resolve(p: &Pipeline, arp: &ArpTable) -> Pipeline {
                 ) {
                     sf.mac = arp.lookup(port, a).map(EthernetAddress);
                     sf.down |= !arp.reachable(port, a);
+                }
+                if let (Some(a), Some(port)) =
+                    (sf.address, sf.port.as_deref().and_then(|x| p.port_index(x)))
+                {
+                    sf.down |= !arp.probes.healthy(&sf.name, port, a);
+                }
+            }
+            SfKind::Lb => {
+                let port = sf.port.as_deref().and_then(|x| p.port_index(x));
+                if let (Some(lb), Some(port)) = (&mut sf.lb, port) {
+                    for b in &mut lb.backends {
+                        if b.mac.is_none() {
+                            b.mac = arp.lookup(port, b.address).map(EthernetAddress);
+                            b.down |= !arp.reachable(port, b.address);
+                        }
+                        let owner = format!("{}/{}", sf.name, b.name);
+                        b.down |= !arp.probes.healthy(&owner, port, b.address);
+                    }
                 }
             }
             SfKind::Remote => {

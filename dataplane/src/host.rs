@@ -128,10 +128,19 @@ pub fn answer(mut p: SlowPacket, dp: &Dataplane) -> bool {
             }
         }
     }
+    if matches!(p.reason, SlowReason::HostIcmp | SlowReason::HostTcp) {
+        // A health probe's answer?
+        if let Some((from, a)) = crate::probe::parse_answer(p.mbuf.data()) {
+            if let Ok(mut arp) = dp.arp.lock() {
+                arp.probes.answer(p.port, from, a);
+            }
+            return false;
+        }
+    }
     let done = match p.reason {
         SlowReason::HostArp => arp_reply(p.mbuf.data_mut(), mac),
         SlowReason::HostIcmp => echo_reply(p.mbuf.data_mut(), mac),
-        SlowReason::NshOam => None,
+        SlowReason::NshOam | SlowReason::HostTcp => None,
     };
     done.is_some() && queue_on_a_worker(&dp.inject, p.worker, (p.port, p.mbuf)).is_ok()
 }

@@ -25,6 +25,7 @@ pub mod host;
 pub mod node;
 pub mod nodes;
 pub mod packet;
+pub mod probe;
 pub mod runtime;
 pub mod save;
 pub mod shared;

@@ -43,6 +43,10 @@ nodes! {
     Sf => "sf",
     /// The built-in firewall SF.
     SfFirewall => "sf-firewall",
+    /// The built-in load balancer SF.
+    SfLb => "sf-lb",
+    /// The built-in signature inspection SF.
+    SfIds => "sf-ids",
     /// The SFC classifier: plain traffic onto a path, out an exit, or dropped.
     Classifier => "classifier",
     /// The transport pushed toward a neighbour (NSH over Ethernet or VXLAN-GPE).

@@ -150,7 +150,12 @@ pub fn saved_text(file: &str, original: &str, p: &Pipeline) -> Result<String, Sa
         file: file.to_string(),
         errors,
     };
-    let back = Pipeline::from_toml(&text).map_err(invalid)?;
+    let mut back = Pipeline::from_toml(&text).map_err(invalid)?;
+    // Paths in the file (an IDS rules file) are relative to its folder.
+    back.base_dir = p
+        .base_dir
+        .clone()
+        .or_else(|| std::path::Path::new(file).parent().map(|d| d.to_path_buf()));
     crate::compile::check(&back).map_err(invalid)?;
     let same: [(&'static str, bool); 7] = [
         ("sfc", back.sfc == p.sfc),
@@ -603,6 +608,12 @@ interval_s = 0   # no rate line
             rules: vec![],
             default: None,
             down: false,
+            weight: None,
+            stateful: false,
+            connections: None,
+            lb: None,
+            ids: None,
+            probe: None,
         });
         p.sfc.ttl = 20;
         let text = saved_text("f", FILE, &p).unwrap();

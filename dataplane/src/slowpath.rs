@@ -20,8 +20,14 @@ reasons! {
         HostArp => "host-arp" in HostStack,
         /// ICMP to one of our addresses.
         HostIcmp => "host-icmp" in HostStack,
+        /// TCP to one of our addresses at a health probe's port (a probe's answer).
+        HostTcp => "host-tcp" in HostStack,
     }
 }
+
+/// Health probes (`crate::probe`) use ICMP echo identifiers and TCP source ports from here up:
+/// TCP to one of our addresses at such a port is a probe's answer, for the slow path.
+pub const PROBE_ID_BASE: u16 = 0xa000;
 
 /// A packet on its way to the slow path; it starts at the header the reason concerns.
 #[derive(Debug)]
@@ -70,7 +76,7 @@ impl SlowPath {
             let n = &mut self.counts[p.reason as usize];
             *n += 1;
             match p.reason {
-                SlowReason::HostArp | SlowReason::HostIcmp => host(p),
+                SlowReason::HostArp | SlowReason::HostIcmp | SlowReason::HostTcp => host(p),
                 SlowReason::NshOam => {
                     if *n <= LOG_FIRST {
                         tracing::info!("slow path: {}", describe(&p));
@@ -96,5 +102,6 @@ pub fn describe(p: &SlowPacket) -> String {
         },
         SlowReason::HostArp => format!("ARP for us on port {}", p.port),
         SlowReason::HostIcmp => format!("ICMP for us on port {}", p.port),
+        SlowReason::HostTcp => format!("TCP for us on port {}", p.port),
     }
 }

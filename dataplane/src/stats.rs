@@ -73,6 +73,14 @@ reasons! {
         Unmatched => "unmatched" in Classifier,
         /// The built-in firewall SF denied the packet.
         FirewallDeny => "firewall-deny" in SfFirewall,
+        /// The `lb` SF has no backend for a new flow (none up with a weight above 0).
+        LbNoBackend => "lb-no-backend" in SfLb,
+        /// A non-first fragment (or an unreadable IPv4 header) toward or from the `lb` SF's VIP.
+        LbFragment => "lb-fragment" in SfLb,
+        /// An inline `ids` SF's drop rule matched.
+        IdsDrop => "ids-drop" in SfIds,
+        /// A TCP, UDP or ICMP header that does not fit the inner packet, at the `ids` SF.
+        IdsMalformed => "ids-malformed" in SfIds,
         /// Not enough headroom in the buffer to push the headers.
         NoHeadroom => "no-headroom" in NshEncap,
         /// Every instance of an SF group is down.

@@ -1,7 +1,7 @@
 //! `qdpctl`: inspect and change a running qdp through its control socket.
 //!
 //! ```text
-//! qdpctl show ports|workers|paths|rules|groups|sfs|neighbors|arp|stats|errors|latency|version|pipeline
+//! qdpctl show ports|workers|paths|rules|groups|sfs|neighbors|arp|lb|probes|ids|stats|errors|latency|version|pipeline
 //! qdpctl add rule|path|sf|neighbor KEY=VALUE... | JSON
 //! qdpctl add hop PATH KEY=VALUE... | JSON
 //! qdpctl delete rule NAME|#INDEX · delete path|sf|neighbor NAME · delete hop PATH SI
@@ -28,7 +28,8 @@ use serde_json::{json, Map, Value};
     name = "qdpctl",
     version,
     about = "Inspect and change a running qdp through its control socket",
-    after_help = "Commands:\n  show ports|workers|paths|rules|groups|sfs|neighbors|arp|stats|errors|latency|version|pipeline\n  add rule|path|sf|neighbor KEY=VALUE...|JSON    add hop PATH KEY=VALUE...|JSON\n  delete rule NAME|#INDEX   delete path|sf|neighbor NAME   delete hop PATH SI\n  set sf NAME up|down   set port NAME up|down   set latency on|off\n  clear stats   reload [FILE]   trace N   capture N rx:PORT|tx:PORT|drop NAME\n  metrics   shutdown   save   raw JSON\n\nOptions may come anywhere on the line (qdpctl show stats --json); a word starting with - goes after --.\ncapture writes NAME, a plain file name, into qdp's capture folder ([control] capture_dir); the reply says where.\n\nValues in KEY=VALUE are read as JSON when they parse (numbers, lists, objects), else as strings:\n  qdpctl add rule name=web dst=10.2.0.0/16 dst_ports=80 path=web priority=20\n  qdpctl add hop web si=254 sf=ids"
+    after_help = "Commands:\n  show ports|workers|paths|rules|groups|sfs|neighbors|arp|lb|probes|ids|stats|errors|latency|version|pipeline\n  add rule|path|sf|neighbor KEY=VALUE...|JSON    add hop PATH KEY=VALUE...|JSON\n  delete rule NAME|#INDEX   delete path|sf|neighbor NAME   delete hop PATH SI\n  set sf NAME up|down   set backend LB NAME weight=N|up|down   set port NAME up|down
+  set latency on|off\n  clear stats   reload [FILE]   trace N   capture N rx:PORT|tx:PORT|drop NAME\n  metrics   shutdown   save   raw JSON\n\nOptions may come anywhere on the line (qdpctl show stats --json); a word starting with - goes after --.\ncapture writes NAME, a plain file name, into qdp's capture folder ([control] capture_dir); the reply says where.\n\nValues in KEY=VALUE are read as JSON when they parse (numbers, lists, objects), else as strings:\n  qdpctl add rule name=web dst=10.2.0.0/16 dst_ports=80 path=web priority=20\n  qdpctl add hop web si=254 sf=ids"
 )]
 struct Cli {
     /// The control socket (also $QDP_SOCKET).
@@ -111,6 +112,11 @@ fn request(words: &[String], overwrite: bool) -> Result<Value, String> {
             "si": si.parse::<u8>().map_err(|_| format!("'{si}': SI must be 0..=255"))?,
         }),
         ["set", "sf", n, state] => json!({ "command": "set-sf", "name": n, "state": state }),
+        ["set", "backend", sf, b, arg] => match arg.strip_prefix("weight=") {
+            Some(w) => json!({ "command": "set-backend", "sf": sf, "backend": b,
+                               "weight": w.parse::<u32>().map_err(|_| format!("weight: '{w}' is not a number"))? }),
+            None => json!({ "command": "set-backend", "sf": sf, "backend": b, "state": arg }),
+        },
         ["set", "port", n, state] => json!({ "command": "set-port", "name": n, "state": state }),
         ["set", "latency", state] => json!({ "command": "set-latency", "state": state }),
         ["clear", "stats"] => json!({ "command": "clear-stats" }),

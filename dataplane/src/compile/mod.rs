@@ -4,13 +4,15 @@
 //! where every reference is an index and every choice an enum (an SF is one kind with exactly
 //! that kind's settings, a hop has exactly one target), and [`sfc`] builds the
 //! [`SfcTables`](crate::tables::sfc::SfcTables) from them (outer header templates, the hop
-//! arena, the classifier with the reverse rules of symmetric paths). Errors are one
+//! arena, the classifier with the reverse rules of symmetric paths), with [`service`] building
+//! the built-in SFs' own tables (Maglev tables, the IDS engine). Errors are one
 //! [`CompileError`], each naming the field that caused it, so that `qdp check` files it there.
 //!
 //! The change path (`crate::change`) calls this on every change: start-up, control commands,
 //! reload and ARP refresh.
 
 pub mod resolve;
+mod service;
 pub mod sfc;
 
 use std::net::IpAddr;
@@ -43,6 +45,8 @@ pub enum CompileError {
     #[error("{field}: NSH header: {reason}")]
     NshHeader { field: String, reason: String },
     /// A rule set the classifier refuses (e.g. two rules that shadow each other exactly).
+    #[error("{field}: {reason}")]
+    Ids { field: String, reason: String },
     #[error("{field}: {source}")]
     Rules {
         field: String,
@@ -58,6 +62,7 @@ impl CompileError {
             | CompileError::Shape { field, .. }
             | CompileError::NoVtep { field, .. }
             | CompileError::NshHeader { field, .. }
+            | CompileError::Ids { field, .. }
             | CompileError::Rules { field, .. } => field,
         }
     }

@@ -43,7 +43,11 @@ pub enum SfKindSpec {
         /// Each rule's action is `Pass` (allow) or `Drop` (deny).
         rules: Vec<ClassifierRule>,
         default_allow: bool,
+        /// Connection tracking, with this many connections per worker.
+        stateful: Option<usize>,
     },
+    Lb(LbSpec),
+    Ids(IdsSpec),
     Remote {
         neighbor: usize,
     },
@@ -59,10 +63,50 @@ pub enum SfKindSpec {
     },
 }
 
+/// An `lb` SF's backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendSpec {
+    pub name: String,
+    pub address: Ipv4Addr,
+    pub port: Option<u16>,
+    /// `None`: to be found by ARP, not known yet.
+    pub mac: Option<EthernetAddress>,
+    pub weight: u32,
+    pub down: bool,
+}
+
+/// An `lb` SF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbSpec {
+    pub vip: Ipv4Addr,
+    /// `None`: TCP and UDP.
+    pub protocol: Option<u8>,
+    pub ports: PortRange,
+    pub nat: bool,
+    /// Hash the client's address only.
+    pub source_hash: bool,
+    pub table_size: usize,
+    pub connections: usize,
+    pub backends: Vec<BackendSpec>,
+}
+
+/// An `ids` SF: its rules file as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdsSpec {
+    pub rules_file: std::path::PathBuf,
+    pub text: String,
+    pub vars: std::collections::BTreeMap<String, String>,
+    pub refuse_unsupported: bool,
+    pub inline: bool,
+    pub eve_log: std::path::PathBuf,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SfSpec {
     pub name: String,
     pub down: bool,
+    /// Its share of its groups' flows.
+    pub weight: u32,
     pub kind: SfKindSpec,
 }
 
@@ -221,6 +265,7 @@ impl SfcSpec {
             sfs.push(SfSpec {
                 name: s.name.clone(),
                 down: s.down,
+                weight: s.weight.unwrap_or(1),
                 kind: Self::sf_kind(&n, i, s)?,
             });
         }
@@ -348,6 +393,9 @@ impl SfcSpec {
                 SfKindSpec::Firewall {
                     rules,
                     default_allow: s.default != Some(FirewallDefault::Deny),
+                    stateful: s
+                        .stateful
+                        .then(|| s.connections.unwrap_or(crate::config::DEFAULT_CONNECTIONS)),
                 }
             }
             SfKind::Remote => {
@@ -371,6 +419,8 @@ impl SfcSpec {
                     unresolved: s.mac.is_none() && s.address.is_some(),
                 }
             }
+            SfKind::Lb => SfKindSpec::Lb(Self::lb(s, &f)?),
+            SfKind::Ids => SfKindSpec::Ids(Self::ids(n.0, s, &f)?),
             SfKind::Group => SfKindSpec::Group {
                 members: s
                     .members
@@ -379,6 +429,78 @@ impl SfcSpec {
                     .map(|(j, m)| n.sf(m, format!("sfs[{i}].members[{j}]")))
                     .collect::<Result<_, _>>()?,
             },
+        })
+    }
+
+    /// An `lb` SF's settings.
+    fn lb(s: &SfConfig, f: &dyn Fn(&str) -> String) -> Result<LbSpec, CompileError> {
+        let lb = s.lb.as_ref().ok_or_else(|| CompileError::Shape {
+            field: f("lb"),
+            reason: "an lb SF needs lb",
+        })?;
+        let Some(IpAddr::V4(vip)) = lb.vip else {
+            return Err(CompileError::Shape {
+                field: f("lb.vip"),
+                reason: "an lb SF needs an IPv4 vip",
+            });
+        };
+        let ports = lb
+            .vip_ports
+            .map_or(PortRange::ANY, |r| PortRange { lo: r.lo, hi: r.hi });
+        Ok(LbSpec {
+            vip,
+            protocol: lb.protocol.map(|p| p.0),
+            ports,
+            nat: lb.nat != Some(false),
+            source_hash: lb.hash == crate::config::LbHash::Source,
+            table_size: lb
+                .table_size
+                .unwrap_or_else(|| crate::tables::maglev::default_size(lb.backends.len())),
+            connections: s.connections.unwrap_or(crate::config::DEFAULT_CONNECTIONS),
+            backends: lb
+                .backends
+                .iter()
+                .map(|b| BackendSpec {
+                    name: b.name.clone(),
+                    address: b.address,
+                    port: b.port,
+                    mac: b.mac,
+                    weight: b.weight,
+                    down: b.down,
+                })
+                .collect(),
+        })
+    }
+
+    /// An `ids` SF's settings, with its rules file read.
+    fn ids(
+        p: &Pipeline,
+        s: &SfConfig,
+        f: &dyn Fn(&str) -> String,
+    ) -> Result<IdsSpec, CompileError> {
+        let ids = s.ids.as_ref();
+        let file = ids
+            .and_then(|x| x.rules_file.as_deref())
+            .map(|r| p.file_path(r))
+            .ok_or_else(|| CompileError::Shape {
+                field: f("ids.rules_file"),
+                reason: "an ids SF needs ids.rules_file",
+            })?;
+        let text = std::fs::read_to_string(&file).map_err(|e| CompileError::Ids {
+            field: f("ids.rules_file"),
+            reason: format!("cannot read {}: {e}", file.display()),
+        })?;
+        let ids = ids.expect("rules_file came from it");
+        Ok(IdsSpec {
+            rules_file: file,
+            text,
+            vars: ids.vars.clone(),
+            refuse_unsupported: ids.unsupported == crate::config::UnsupportedRules::Refuse,
+            inline: ids.mode == crate::config::IdsMode::Inline,
+            eve_log: ids
+                .eve_log
+                .clone()
+                .unwrap_or_else(|| crate::config::DEFAULT_EVE_LOG.into()),
         })
     }
 

@@ -80,13 +80,19 @@ pub fn build(
             SfKindSpec::Firewall {
                 rules,
                 default_allow,
+                stateful,
             } => SfImpl::Firewall {
                 rules: Classifier::new(rules.clone()).map_err(|e| CompileError::Rules {
                     field: format!("sfs[{i}].rules"),
                     source: e,
                 })?,
                 default_allow: *default_allow,
+                stateful: *stateful,
             },
+            SfKindSpec::Lb(lb) => SfImpl::Lb(Box::new(super::service::lb(lb))),
+            SfKindSpec::Ids(ids) => {
+                SfImpl::Ids(Box::new(super::service::ids(i, &sf.name, ids, s, prev)?))
+            }
             SfKindSpec::Remote { neighbor } => SfImpl::Remote(*neighbor),
             SfKindSpec::Proxy {
                 port,
@@ -102,7 +108,10 @@ pub fn build(
                     unresolved: *unresolved,
                 }
             }
-            SfKindSpec::Group { members } => SfImpl::Group(members.clone()),
+            SfKindSpec::Group { members } => SfImpl::Group {
+                members: members.clone(),
+                maglev: super::service::group_table(s, members),
+            },
         };
         sfs.push(Sf {
             name: sf.name.clone(),

@@ -7,7 +7,8 @@
 //!
 //! Files: this one holds the top-level schema and the port, worker and control sections; [`sfc`]
 //! the SFC sections; `types` the typed values (prefixes, port ranges, protocols, hex bytes,
-//! actions), parsed once when the file is read; `checks` and `sfc_checks` the checks; [`vdev`] the
+//! actions), parsed once when the file is read; `service` the settings of the `lb` and `ids`
+//! SFs and health probes; `checks`, `sfc_checks` and `service_checks` the checks; [`vdev`] the
 //! socket names of vhost-user and memif devices.
 
 use std::fmt;
@@ -18,10 +19,15 @@ use serde::Deserialize;
 use crate::wire::EthernetAddress;
 
 mod checks;
+mod service;
+mod service_checks;
+#[cfg(test)]
+mod service_tests;
 mod sfc;
 mod sfc_checks;
 mod types;
 pub mod vdev;
+pub use service::*;
 pub use sfc::*;
 pub use types::*;
 
@@ -112,6 +118,10 @@ pub struct Pipeline {
     /// The control socket, metrics and latency measurement.
     #[serde(default)]
     pub control: ControlConfig,
+    /// The folder of the file it was read from: relative paths in it (`ids.rules_file`) are
+    /// relative to there.
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
 }
 
 fn default_name() -> String {
@@ -474,7 +484,17 @@ impl Pipeline {
                 format!("cannot read {}: {e}", path.display()),
             )])
         })?;
-        Pipeline::from_toml(&text)
+        let mut p = Pipeline::from_toml(&text)?;
+        p.base_dir = path.parent().map(Path::to_path_buf);
+        Ok(p)
+    }
+
+    /// A path the file names, relative to the file's folder unless absolute.
+    pub fn file_path(&self, p: &Path) -> PathBuf {
+        match &self.base_dir {
+            Some(d) if p.is_relative() => d.join(p),
+            _ => p.to_path_buf(),
+        }
     }
 
     /// Index of the port called `name`.

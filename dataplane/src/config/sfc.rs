@@ -121,8 +121,15 @@ pub enum SfKind {
     Remote,
     /// An NSH-unaware SF behind the SFC proxy, on a port (and VLAN).
     Proxy,
-    /// Several instances of one SF; flows are spread by a symmetric hash of the inner 5-tuple.
+    /// Several instances of one SF; flows are spread over the instances that are up by Maglev
+    /// consistent hashing of the inner 5-tuple, the same for both directions, by `weight`.
     Group,
+    /// Built in: a load balancer: flows to a virtual address spread over backends by Maglev
+    /// consistent hashing, remembered per connection, delivered by destination NAT (or without).
+    Lb,
+    /// Built in: signature inspection of the inner packet with Suricata/Snort rules; alerts as
+    /// EVE JSON; inline (drop rules drop) or tap (alerts only).
+    Ids,
 }
 
 /// A service function (instance) or a group of instances.
@@ -133,7 +140,7 @@ pub struct SfConfig {
     pub kind: SfKind,
     /// `remote`: the neighbour it sits behind.
     pub neighbor: Option<String>,
-    /// `proxy`: the port the SF is attached to.
+    /// `proxy`: the port the SF is attached to; `lb`: the port its backends are on.
     pub port: Option<String>,
     /// `proxy`: the VLAN frames to and from the SF carry (untagged when absent).
     pub vlan: Option<u16>,
@@ -158,6 +165,26 @@ pub struct SfConfig {
     /// An instance marked down is skipped by its groups.
     #[serde(default)]
     pub down: bool,
+    /// An instance's share of its groups' flows (default 1; 0: no new flows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+    /// `firewall`: connection tracking: replies of the connections its rules let through are
+    /// allowed, whatever the rules say; everything else is judged by the rules.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stateful: bool,
+    /// `firewall` (stateful) and `lb`: connections each worker remembers (default 65536).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<usize>,
+    /// `lb`: the virtual address and its backends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lb: Option<super::LbSettings>,
+    /// `ids`: the rules and where alerts go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<super::IdsSettings>,
+    /// `proxy` with `address`, and `lb` (each backend): an active health probe; a target that
+    /// fails `fall` probes in a row is down until it passes `rise` in a row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<super::ProbeConfig>,
 }
 
 /// Where plain packets leave: a port and the L2 header they get.
@@ -247,7 +274,10 @@ fn ser_mac<S: serde::Serializer>(m: &EthernetAddress, s: S) -> Result<S::Ok, S::
     s.collect_str(m)
 }
 
-fn ser_opt_mac<S: serde::Serializer>(m: &Option<EthernetAddress>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_opt_mac<S: serde::Serializer>(
+    m: &Option<EthernetAddress>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match m {
         Some(m) => s.collect_str(m),
         None => s.serialize_none(),

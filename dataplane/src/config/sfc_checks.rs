@@ -131,6 +131,7 @@ impl Pipeline {
         for (i, sf) in self.sfs.iter().enumerate() {
             unique("sfs", i, &sf.name, errs);
             self.validate_sf(i, sf, errs);
+            self.validate_service(i, sf, errs);
         }
 
         let mut spis = BTreeMap::new();
@@ -158,7 +159,7 @@ impl Pipeline {
 
     /// An address qdp resolves by ARP on `port` needs one of our IPv4 addresses there to ask
     /// from, and must not be one of ours.
-    fn arp_source_check(
+    pub(super) fn arp_source_check(
         &self,
         field: String,
         port: &str,
@@ -268,7 +269,7 @@ impl Pipeline {
                     self.validate_rule(&format!("sfs[{i}].rules[{j}]"), r, true, errs);
                 }
             }
-            SfKind::Counter => {}
+            SfKind::Counter | SfKind::Lb | SfKind::Ids => {}
         }
         if sf.kind != SfKind::Firewall && (!sf.rules.is_empty() || sf.default.is_some()) {
             errs.push(ConfigError::new(f("rules"), "only a firewall SF has rules"));

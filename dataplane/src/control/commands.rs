@@ -50,6 +50,9 @@ pub enum ShowWhat {
     Sfs,
     Neighbors,
     Arp,
+    Lb,
+    Probes,
+    Ids,
     Stats,
     Errors,
     Latency,
@@ -106,6 +109,12 @@ pub enum Command {
     SetPort {
         name: String,
         state: UpDown,
+    },
+    SetBackend {
+        sf: String,
+        backend: String,
+        weight: Option<u32>,
+        state: Option<UpDown>,
     },
     SetLatency {
         state: OnOff,
@@ -336,6 +345,18 @@ pub fn run(dp: &Arc<Dataplane>, files: &ControlFiles, cmd: Command) -> Result<Va
             Ok(())
         }),
         Command::SetPort { name, state } => set_port(dp, &name, state),
+        Command::SetBackend {
+            sf,
+            backend,
+            weight,
+            state,
+        } => super::services::set_backend(
+            dp,
+            &sf,
+            &backend,
+            weight,
+            state.map(|s| s == UpDown::Down),
+        ),
         Command::SetLatency { state } => {
             dp.set_flag(flag::LATENCY, state == OnOff::On);
             Ok(json!({ "latency": state == OnOff::On }))
@@ -392,6 +413,19 @@ fn reload_file(
 /// Saves the running configuration through the change path's [`change::save`].
 fn save(dp: &Dataplane) -> Result<Value, String> {
     reply(change::save(dp))
+}
+
+/// An SF's state: `down` when set so, `down (health)` when ARP or its probe took it down.
+fn sf_state(dp: &Dataplane, name: &str, set_down: bool) -> &'static str {
+    let running = dp
+        .sfc
+        .load_full()
+        .and_then(|t| t.sfs.iter().find(|x| x.name == name).map(|x| x.down));
+    match (set_down, running) {
+        (true, _) => "down",
+        (false, Some(true)) => "down (health)",
+        _ => "up",
+    }
 }
 
 fn find<T>(
@@ -546,8 +580,8 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
                         .members
                         .iter()
                         .map(|m| {
-                            let down = p.sfs.iter().find(|s| &s.name == m).is_some_and(|s| s.down);
-                            json!({ "name": m, "state": if down { "down" } else { "up" } })
+                            let set = p.sfs.iter().find(|s| &s.name == m).is_some_and(|s| s.down);
+                            json!({ "name": m, "state": sf_state(dp, m, set) })
                         })
                         .collect();
                     json!({ "name": g.name, "members": members })
@@ -563,7 +597,7 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
                         json!({
                             "name": s.name,
                             "kind": serde_json::to_value(s.kind).unwrap_or(Value::Null),
-                            "state": if s.down { "down" } else { "up" },
+                            "state": sf_state(dp, &s.name, s.down),
                             "packets": counts.iter().find(|(n, _)| *n == s.name).map_or(0, |x| x.1),
                         })
                     })
@@ -599,6 +633,9 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
                     .collect(),
             )
         }
+        ShowWhat::Lb => super::services::show_lb(dp)?,
+        ShowWhat::Probes => super::services::show_probes(dp)?,
+        ShowWhat::Ids => super::services::show_ids(dp)?,
         ShowWhat::Stats => {
             let ws = worker_stats(dp);
             let mut total = WorkerSnapshot::default();

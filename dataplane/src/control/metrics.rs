@@ -101,6 +101,54 @@ pub fn render(dp: &Dataplane) -> String {
     for (name, n) in sf_stats(dp) {
         sf.get_or_create(&labels(&[("sf", &name)])).inc_by(n);
     }
+    let probe_up = Family::<Labels, Gauge>::default();
+    reg.register(
+        "probe_up",
+        "1 when the health probe target is up, by target (SF or lb SF/backend) and address",
+        probe_up.clone(),
+    );
+    if let Ok(arp) = dp.arp.lock() {
+        for t in arp.probes.targets() {
+            probe_up
+                .get_or_create(&labels(&[
+                    ("target", &t.owner),
+                    ("address", &t.address.to_string()),
+                    ("kind", t.kind),
+                ]))
+                .set(i64::from(t.up));
+        }
+    }
+    if let Some(t) = dp.sfc.load_full() {
+        let backend = Family::<Labels, Gauge>::default();
+        reg.register(
+            "lb_backend_weight",
+            "Weight of an lb SF's backend, 0 when drained, down or unresolved",
+            backend.clone(),
+        );
+        let alerts = counter_family(&mut reg, "ids_alerts", "Alerts an ids SF wrote");
+        let lost = counter_family(&mut reg, "ids_alerts_lost", "Alerts an ids SF lost");
+        for sf in &t.sfs {
+            match &sf.imp {
+                crate::tables::sfc::SfImpl::Lb(lb) => {
+                    for b in &lb.backends {
+                        let w = if b.alive() { b.weight } else { 0 };
+                        backend
+                            .get_or_create(&labels(&[("sf", &sf.name), ("backend", &b.name)]))
+                            .set(i64::from(w));
+                    }
+                }
+                crate::tables::sfc::SfImpl::Ids(ids) => {
+                    let l = labels(&[("sf", &sf.name)]);
+                    alerts
+                        .get_or_create(&l)
+                        .inc_by(ids.alerts.written.load(Ordering::Relaxed));
+                    lost.get_or_create(&l)
+                        .inc_by(ids.alerts.lost.load(Ordering::Relaxed));
+                }
+                _ => {}
+            }
+        }
+    }
     let generation = Gauge::<i64>::default();
     generation.set(dp.generation.load(Ordering::Acquire) as i64);
     reg.register(

@@ -18,6 +18,7 @@ pub mod commands;
 pub mod counters;
 pub mod files;
 pub mod metrics;
+pub mod services;
 pub mod sessions;
 
 use std::io::{BufRead, BufReader, Write};

@@ -28,6 +28,7 @@ use crate::worker::{self, RxAction, RxAssignment, WorkerPlan};
 use tracing::{info, warn};
 
 mod eal_setup;
+mod eve;
 mod logging;
 mod report;
 
@@ -78,7 +79,7 @@ pub(super) struct PortRt {
     info: PortInfo,
 }
 
-/// Sends the ARP requests that are due and rebuilds the SFC tables when what ARP knows changed.
+/// Sends the ARP requests and health probes that are due and rebuilds the SFC tables when what ARP knows changed.
 /// The main thread has no transmit queue: each request goes through worker 0's inject queue (it
 /// sends on its own transmit queue of the port, polled or not, at its next poll round), or the
 /// next worker's when that one is full ([`crate::host::queue_on_a_worker`]).
@@ -88,13 +89,31 @@ fn arp_tick(
     ports: &[PortRt],
     requests: &mut Vec<crate::arp::Request>,
 ) {
+    let mut probes = Vec::new();
     let changed = match dp.arp.lock() {
         Ok(mut arp) => {
             let lost = arp.poll(Instant::now(), requests);
-            std::mem::take(&mut arp.changed) || lost
+            let health = arp.poll_probes(Instant::now(), &mut probes);
+            std::mem::take(&mut arp.changed)
+                || std::mem::take(&mut arp.probes.changed)
+                || lost
+                || health
         }
         Err(_) => return,
     };
+    for s in &probes {
+        let Some(pr) = ports.get(s.port) else {
+            continue;
+        };
+        let frame = crate::probe::probe_frame(pr.info.mac, s);
+        let Some(pool) = pools.get(&pr.info.socket.or_zero()) else {
+            continue;
+        };
+        if let Some(m) = crate::dpdk::OwnedMbuf::from_bytes(pool, &frame) {
+            // Lost with every worker's queue full: the probe then times out, as a lost one would.
+            let _ = crate::host::queue_on_a_worker(&dp.inject, 0, (s.port, m));
+        }
+    }
     for r in requests.drain(..) {
         let Some(pr) = ports.get(r.port) else {
             continue;
@@ -515,6 +534,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
     let mut last_workers: Vec<WorkerSnapshot> = counters.iter().map(|c| c.snapshot()).collect();
     let mut next_line = t0 + interval;
     let mut arp_requests = Vec::new();
+    let mut eve = eve::EveWriter::default();
     loop {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -531,6 +551,7 @@ fn run_on_eal(eal: &Eal, p: &Pipeline, opts: &RunOptions) -> Result<Summary, Run
             crate::host::answer(p, &dp);
         });
         arp_tick(&dp, &pools, &ports, &mut arp_requests);
+        eve.drain(&dp);
         if hup.swap(false, Ordering::Relaxed) {
             reload_on_hangup(&dp);
         }

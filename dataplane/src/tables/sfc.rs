@@ -102,11 +102,17 @@ pub struct Neighbor {
 pub enum SfImpl {
     /// Built in: counts, then SI − 1.
     Counter,
-    /// Built in: the first matching rule allows or denies (its action `Pass` or `Drop`).
+    /// Built in: the first matching rule allows or denies (its action `Pass` or `Drop`);
+    /// stateful, with this many connections per worker, when `stateful` is set.
     Firewall {
         rules: Classifier,
         default_allow: bool,
+        stateful: Option<usize>,
     },
+    /// Built in: a load balancer.
+    Lb(Box<super::lb::Lb>),
+    /// Built in: signature inspection.
+    Ids(Box<super::ids_sf::IdsSf>),
     /// NSH-aware, behind a neighbour (index).
     Remote(usize),
     /// NSH-unaware, behind the SFC proxy on a port and VLAN.
@@ -118,8 +124,12 @@ pub enum SfImpl {
         /// Its MAC is to be found by ARP and is not known yet.
         unresolved: bool,
     },
-    /// Several instances (SF indices) of one SF.
-    Group(Vec<usize>),
+    /// Several instances (SF indices) of one SF, and the Maglev table of those that are up, by
+    /// weight (its entries index `members`).
+    Group {
+        members: Vec<usize>,
+        maglev: super::maglev::Maglev,
+    },
 }
 
 /// An SF instance or group.

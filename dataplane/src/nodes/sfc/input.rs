@@ -65,8 +65,8 @@ impl SfcTables {
         }
     }
 
-    /// ARP for one of our addresses on this port, or ICMP to one of our addresses: for the host
-    /// stack on the slow path.
+    /// ARP for one of our addresses on this port, ICMP to one of our addresses, or TCP to one of
+    /// them at a probe's port: for the host stack on the slow path.
     fn for_us(&self, d: &[u8], l2: &L2Info, in_port: usize) -> Option<SlowReason> {
         let l3 = d.get(l2.l3_offset..)?;
         match l2.ethertype {
@@ -80,12 +80,22 @@ impl SfcTables {
             }
             EtherType::Ipv4 => {
                 let h = l3.get(..ipv4::HEADER_LEN)?;
-                (h[ipv4::field::PROTOCOL] == u8::from(IpProtocol::Icmp)
-                    && self
-                        .host4
+                let ours = || {
+                    self.host4
                         .iter()
-                        .any(|(_, a)| a[..] == h[ipv4::field::DST_ADDR]))
-                .then_some(SlowReason::HostIcmp)
+                        .any(|(_, a)| a[..] == h[ipv4::field::DST_ADDR])
+                };
+                let proto = h[ipv4::field::PROTOCOL];
+                if proto == u8::from(IpProtocol::Icmp) {
+                    return ours().then_some(SlowReason::HostIcmp);
+                }
+                // TCP to a health probe's source port: its answer.
+                let ihl = usize::from(h[0] & 0xf) * 4;
+                let dport = l3.get(ihl + 2..ihl + 4)?;
+                (proto == u8::from(IpProtocol::Tcp)
+                    && u16::from_be_bytes([dport[0], dport[1]]) >= crate::slowpath::PROBE_ID_BASE
+                    && ours())
+                .then_some(SlowReason::HostTcp)
             }
             _ => None,
         }

@@ -14,8 +14,10 @@
 //!   0 is dropped; SI 0 is dropped. Then **SFF forwarding**: (SPI, SI) → an SF (a group's
 //!   instance picked by a symmetric hash of the inner 5-tuple), a remote SFF, or the end of the
 //!   chain.
-//! - [`sf`] — the **built-in SFs** (`counter`, `firewall`), run in place; the packet goes back to
-//!   the SFF with SI − 1.
+//! - [`sf`] — the **built-in SFs** (`counter`, `firewall` with optional connection tracking),
+//!   run in place; the packet goes back to the SFF with SI − 1. [`lb`] — the **load balancer**
+//!   (Maglev, connection table, destination NAT); [`ids`] — **signature inspection** (EVE
+//!   alerts, inline or tap).
 //! - [`encap`] — **NSH encapsulation** toward a neighbour (NSH over Ethernet, VXLAN-GPE over
 //!   IPv4 or IPv6) and the **end of the chain** (NSH popped, the inner packet out of an exit).
 //! - [`classify`] — the **classifier** (RFC 7665 §4.4): rules on the inner packet pick a path
@@ -35,7 +37,9 @@
 
 mod classify;
 mod encap;
+mod ids;
 mod input;
+mod lb;
 mod proxy;
 mod proxy_table;
 mod sf;
@@ -43,6 +47,8 @@ mod sff;
 mod state;
 mod transit;
 
+#[cfg(test)]
+mod service_tests;
 #[cfg(test)]
 mod tests;
 

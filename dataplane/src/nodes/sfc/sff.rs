@@ -95,28 +95,17 @@ impl SfcTables {
         }
     }
 
-    /// Picks the instance of a group for a flow: the flow's symmetric hash chooses among all
-    /// members; when that one is down, the hash chooses again among the members that are up, so
-    /// the flows of healthy instances never move.
+    /// Picks the instance of a group for a flow: the group's Maglev table (over its instances
+    /// that are up, by weight) at the flow's symmetric hash, so both directions of a flow reach
+    /// the same instance, and an instance going down or coming back moves its own flows and only a
+    /// few percent of the others' (Maglev's disruption; a group keeps no connection table).
     #[inline]
     fn pick_instance(&self, sf: usize, flow: Option<&FlowKey>) -> Option<usize> {
-        let SfImpl::Group(members) = &self.sfs[sf].imp else {
+        let SfImpl::Group { members, maglev } = &self.sfs[sf].imp else {
             return Some(sf);
         };
-        let h = flow.map(|f| f.symmetric_hash()).unwrap_or(0) as usize;
-        let first = members[h % members.len()];
-        if !self.sfs[first].down {
-            return Some(first);
-        }
-        let up = members.iter().filter(|m| !self.sfs[**m].down).count();
-        if up == 0 {
-            return None;
-        }
-        members
-            .iter()
-            .copied()
-            .filter(|m| !self.sfs[*m].down)
-            .nth((h / members.len()) % up)
+        let h = flow.map(|f| f.symmetric_hash()).unwrap_or(0);
+        maglev.lookup(h).map(|i| members[i])
     }
 
     /// Forwards a packet that starts at a valid NSH header by its (SPI, SI). `flow` is the inner
@@ -165,8 +154,8 @@ impl SfcTables {
                 Hop::End(x) => return self.end_of_chain(pkt, x),
                 Hop::Sff(n) => return self.to_neighbor(pkt, n, flow.flatten(), entropy),
                 Hop::Sf(sf) => {
-                    let flow = *flow.get_or_insert_with(|| Self::inner_flow(data, whole));
-                    let Some(inst) = self.pick_instance(sf, flow.as_ref()) else {
+                    let fk = *flow.get_or_insert_with(|| Self::inner_flow(data, whole));
+                    let Some(inst) = self.pick_instance(sf, fk.as_ref()) else {
                         return Verdict::Drop(DropReason::AllInstancesDown);
                     };
                     st.sf_packets[inst] += 1;
@@ -174,12 +163,17 @@ impl SfcTables {
                         tr.step(Node::Sf, format_args!("instance {}", self.sfs[inst].name));
                     }
                     match &self.sfs[inst].imp {
-                        SfImpl::Remote(n) => return self.to_neighbor(pkt, *n, flow, entropy),
-                        SfImpl::Proxy { .. } => return self.proxy_out(st, pkt, inst, flow),
-                        SfImpl::Group(_) => unreachable!("pick_instance returns a member"),
-                        SfImpl::Counter | SfImpl::Firewall { .. } => {
-                            if let Err(r) = self.builtin_sf(st, inst, flow.as_ref()) {
+                        SfImpl::Remote(n) => return self.to_neighbor(pkt, *n, fk, entropy),
+                        SfImpl::Proxy { .. } => return self.proxy_out(st, pkt, inst, fk),
+                        SfImpl::Group { .. } => unreachable!("pick_instance returns a member"),
+                        SfImpl::Counter => {}
+                        imp @ (SfImpl::Firewall { .. } | SfImpl::Lb(_) | SfImpl::Ids(_)) => {
+                            if let Err(r) = self.builtin_sf(st, inst, pkt.data_mut(), fk.as_ref()) {
                                 return Verdict::Drop(r);
+                            }
+                            if let SfImpl::Lb(_) = imp {
+                                // It may have rewritten the inner addresses and ports.
+                                flow = None;
                             }
                         }
                     }
