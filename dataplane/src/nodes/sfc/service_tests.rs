@@ -234,6 +234,33 @@ fn lb_send(t: &SfcTables, st: &mut SfcState, from: End, flags: u8) -> usize {
     n
 }
 
+/// Without NAT the backends own the VIP: only the frame's destination MAC changes, the same flow
+/// keeps its backend, and a reply from the VIP passes untouched.
+#[test]
+fn lb_without_nat_changes_only_the_mac() {
+    let t = tables(
+        &LB.replace("SETTINGS", "nat = false")
+            .replace("BACKENDS", &backends3(["", "", ""]).join(",\n"))
+            .replace("src = \"10.2.0.0/24\"", "src = \"10.9.0.1/32\""),
+    );
+    let mut st = t.new_state();
+    let from = (CLIENT, 40001);
+    let o = send(&t, &mut st, &tcp(from, (VIP, 80), SYN, b""), 0, 1);
+    assert_eq!(o.dst_mac[..5], [2, 0, 0, 0, 0x0b]);
+    assert_eq!(
+        (o.src, o.dst),
+        (from, (VIP, 80)),
+        "addresses and ports kept"
+    );
+    for _ in 0..3 {
+        let again = send(&t, &mut st, &tcp(from, (VIP, 80), ACK, b"x"), 0, 1);
+        assert_eq!(again.dst_mac, o.dst_mac);
+    }
+    let r = send(&t, &mut st, &tcp((VIP, 80), from, SYN | ACK, b""), 1, 0);
+    assert_eq!((r.src, r.dst), ((VIP, 80), from));
+    assert_eq!(r.dst_mac, CLIENT_MAC);
+}
+
 #[test]
 fn lb_dnat_forward_and_reverse_keep_checksums_valid() {
     let t = lb_tables("", &backends3(["", "", ""]));
