@@ -436,6 +436,25 @@ fn a_stopped_backend_loses_its_flows_and_a_drained_one_keeps_them() {
     let (mut hold, first) = Hold::open(24);
     let first: Vec<String> = first.into_iter().map(Option::unwrap).collect();
     assert!(first.iter().any(|x| x == "web3"), "{first:?}");
+    // Bad commands name what is wrong and change nothing.
+    let e = qdp.err(&["set", "backend", "web-lb", "web9", "weight=0"]);
+    assert!(
+        e.contains("backend: 'web-lb' has no backend called 'web9'"),
+        "{e}"
+    );
+    let e = qdp.err(&["set", "backend", "fw", "web3", "down"]);
+    assert!(e.contains("'fw' is not an lb SF"), "{e}");
+    let e = qdp.err(&["set", "backend", "web-lb", "web3", "weight=100000"]);
+    assert!(e.contains("weight"), "{e}");
+    let lb = qdp.ok(&["show", "lb"]);
+    assert!(
+        lb[0]["backends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["weight"] == 1 && b["state"] == "up"),
+        "{lb}"
+    );
     qdp.ok(&["set", "backend", "web-lb", "web3", "weight=0"]);
     assert_eq!(backend_states(&qdp, "web-lb"), ["up", "up", "drained"]);
     let again = hold.round();
