@@ -113,10 +113,11 @@ impl SfcTables {
                 let Some(f) = flow else {
                     return allow_or_deny(*default_allow);
                 };
+                // One hash for both lookups: the connection's set, either direction.
+                let h = stateful.map(|_| f.symmetric_hash()).unwrap_or(0);
                 if stateful.is_some() {
                     if let SfConns::Firewall(conns) = &mut st.sf_conns[inst] {
                         let rev = f.reversed();
-                        let h = f.symmetric_hash();
                         if conns.find_mut(h, |k| k == f || *k == rev).is_some() {
                             return Ok(());
                         }
@@ -138,7 +139,7 @@ impl SfcTables {
                         None => f.protocol != IpProtocol::Tcp,
                     };
                     if let (true, SfConns::Firewall(conns)) = (opens, &mut st.sf_conns[inst]) {
-                        conns.insert(f.symmetric_hash(), *f, ());
+                        conns.insert(h, *f, ());
                     }
                 }
                 allow_or_deny(allow)
