@@ -119,11 +119,14 @@ fn every_module_uses_only_lower_layers() {
     sources(&root, &mut files);
     let mut wrong = Vec::new();
     for f in &files {
-        // Test modules of their own (`tests.rs`, `*_tests.rs`) are test code.
-        if f.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n == "tests.rs" || n.ends_with("_tests.rs"))
-        {
+        // Test modules of their own (`tests.rs`, `*_tests.rs`, files in a `*_tests/` folder) are
+        // test code.
+        let test_module = f.components().any(|c| {
+            c.as_os_str().to_str().is_some_and(|n| {
+                n == "tests.rs" || n.ends_with("_tests.rs") || n.ends_with("_tests")
+            })
+        });
+        if test_module {
             continue;
         }
         let module = module_of(&root, f);
