@@ -551,7 +551,7 @@ fn bad_requests_and_many_clients_leave_the_dataplane_forwarding() {
     assert!(error(b"{\"version\":9,\"command\":\"shutdown\"}\n").starts_with("version:"));
     // Oversize: an error, then the connection is closed.
     let mut big = b"{\"command\":\"show\",\"what\":\"".to_vec();
-    big.extend(std::iter::repeat_n(b'x', 70_000));
+    big.extend(std::iter::repeat_n(b'x', qdp::control::MAX_REQUEST + 1000));
     big.extend(b"\"}\n");
     let mut s = UnixStream::connect(&q.socket).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -1185,4 +1185,81 @@ fn captures_and_reloads_touch_only_their_folders() {
         "the three allowed reloads took effect, the refused ones none"
     );
     q.shutdown();
+}
+
+#[test]
+fn an_agents_units_stand_or_fall_alone_and_a_repeat_changes_nothing() {
+    let dir = scratch("ctl-sync");
+    let q = Qdp::start(dir.path(), &chain_pipeline("qdp-t-ctl-sync", ""));
+    let good = json!({ "name": "chain 9", "set": {
+        "paths": [{ "name": "os-c9", "spi": 900, "hops": [{ "si": 255, "sf": "count" }, { "si": 254, "end": "to-sink" }] }],
+        "classifier": [{ "name": "os-fc9", "priority": 5, "src": "10.9.0.0/16", "path": "os-c9" }],
+    }});
+    let bad = json!({ "name": "chain 10", "set": {
+        "paths": [{ "name": "os-c10", "spi": 1000, "hops": [{ "si": 255, "end": "nope" }] }],
+    }});
+    let sync = |units: Value| json!({ "command": "sync", "prefix": "os-", "units": units, "report": { "neutron": "ok" } });
+    let before = q.ok(json!({ "command": "show", "what": "version" }))["generation"]
+        .as_u64()
+        .unwrap();
+    let r = q.ok(sync(json!([good, bad])));
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(r["added"], 2, "{r}");
+    let refused = r["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{r}");
+    assert_eq!(refused[0]["unit"], "chain 10");
+    assert!(
+        refused[0]["error"].as_str().unwrap().contains("'nope'"),
+        "{r}"
+    );
+    let paths = q.ok(json!({ "command": "show", "what": "paths" }));
+    let names: Vec<&str> = paths
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["demo-chain", "os-c9"]);
+    let agent = &q.ok(json!({ "command": "show", "what": "agent" }))[0];
+    assert_eq!(agent["prefix"], "os-");
+    assert_eq!(agent["owned"]["paths"], 1);
+    assert_eq!(agent["owned"]["rules"], 1);
+    assert_eq!(agent["report"]["neutron"], "ok");
+    assert!(
+        agent["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("chain 10: "),
+        "{agent}"
+    );
+    // The same units again: nothing changes, no generation is spent.
+    let g = q.ok(json!({ "command": "show", "what": "version" }))["generation"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(g, before + 1);
+    let r = q.ok(sync(json!([good])));
+    assert_eq!(r["changed"], false, "{r}");
+    assert_eq!(
+        q.ok(json!({ "command": "show", "what": "version" }))["generation"],
+        g
+    );
+    assert_eq!(
+        q.ok(json!({ "command": "show", "what": "agent" }))[0]["last_error"],
+        Value::Null
+    );
+    // An object outside the prefix is refused by name, and changes nothing.
+    let r = q.ok(sync(json!([good, { "name": "x", "set": { "paths": [{ "name": "c11", "spi": 11, "hops": [{ "si": 255, "end": "to-sink" }] }] } }])));
+    assert_eq!(r["changed"], false, "{r}");
+    assert_eq!(
+        r["refused"][0]["error"],
+        "units[1].set.paths[0].name: 'c11' does not start with the prefix 'os-'"
+    );
+    // No units: everything the agent made is gone, qdp's own chain stays.
+    let r = q.ok(sync(json!([])));
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(r["removed"], 2, "{r}");
+    let paths = q.ok(json!({ "command": "show", "what": "paths" }));
+    assert_eq!(paths.as_array().unwrap().len(), 1);
+    let e = q.err(json!({ "command": "sync", "prefix": "os/" }));
+    assert!(e.starts_with("prefix:"), "{e}");
 }

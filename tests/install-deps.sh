@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(dpdk dpdk-dev libdpdk-dev pkg-config clang libclang-dev libpcap-dev)
-[ "${1:-}" = "--runtime" ] || pkgs+=(tshark python3-scapy netsniff-ng iproute2 iperf3 ethtool iputils-ping nftables e2fsprogs util-linux passwd systemd qemu-system-x86 busybox-static cpio xz-utils lighttpd curl)
+[ "${1:-}" = "--runtime" ] || pkgs+=(tshark python3-scapy netsniff-ng iproute2 iperf3 ethtool iputils-ping nftables e2fsprogs util-linux passwd systemd qemu-system-x86 busybox-static cpio xz-utils lighttpd curl mariadb-server)
 
 missing=()
 for p in "${pkgs[@]}"; do

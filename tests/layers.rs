@@ -3,8 +3,8 @@
 //!
 //! Bottom up: wire, packet, node ← dpdk, tables, traffic, stats, slowpath ← config ← probe,
 //! compile, doctor, systemd ← arp, nodes, save ← shared ← worker, change ← host, control (access,
-//! files, counters ← metrics, sessions, services ← commands ← the socket server) ← runtime ←
-//! binaries.
+//! files, counters ← metrics, sessions, services, sync ← commands ← the socket server) ←
+//! runtime, agent (a client of the socket) ← binaries.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,9 +37,11 @@ const LAYERS: &[(&str, u32)] = &[
     ("control::metrics", 9),
     ("control::sessions", 9),
     ("control::services", 9),
+    ("control::sync", 9),
     ("control::commands", 10),
     ("control", 11),
     ("runtime", 12),
+    ("agent", 12),
     ("testing", 13),
     ("lib", 13),
     ("bin", 14),

@@ -50,6 +50,15 @@
 #   tests/topology.sh web-stop N   stop backend N's lighttpd (its namespace stays), returning once
 #                                  nothing listens on port 80 there; nothing to do if it is stopped
 #   tests/topology.sh web-start N  start backend N's lighttpd again, returning once it listens
+#   tests/topology.sh up-openstack two appliances for the OpenStack agent test: `up` and
+#                                  `up-sf-pair`, with the hosts' MTU 1400, then namespaces
+#                                  qdpt-edge-a and qdpt-edge-b, one per qdp: qc0, qf0 and qfb0
+#                                  move into qdpt-edge-a, qs0 into qdpt-edge-b, plus a third SF
+#                                  like the others in namespace qdpt-sfc (sfc0 10.99.2.1/24, MAC
+#                                  02:00:00:00:07:01) behind qfc0 (MAC 02:00:00:00:07:fe, in
+#                                  qdpt-edge-b), and the underlay veth ua0 (qdpt-edge-a, MAC
+#                                  02:00:00:00:08:0a) <-> ub0 (qdpt-edge-b, MAC 02:00:00:00:08:0b)
+#                                  (pipelines/openstack-edge-a.toml, openstack-edge-b.toml)
 #   tests/topology.sh down         remove it (backends and their lighttpds included)
 #
 # Options before the command (or QDP_MTU / QDP_THREADED_NAPI in the environment):
@@ -72,6 +81,8 @@ while [ $# -gt 0 ]; do
 done
 
 C=qdpt-client S=qdpt-server F=qdpt-sf F2=qdpt-sf2 FB=qdpt-sfb M=qdpt-memif
+FC=qdpt-sfc EA=qdpt-edge-a EB=qdpt-edge-b
+SFC_MAC=02:00:00:00:07:01 QFC_MAC=02:00:00:00:07:fe UA_MAC=02:00:00:00:08:0a UB_MAC=02:00:00:00:08:0b
 CL_MAC=02:00:00:00:01:01 QC_MAC=02:00:00:00:01:fe QS_MAC=02:00:00:00:02:fe SV_MAC=02:00:00:00:02:01
 SF_MAC=02:00:00:00:03:01 QF_MAC=02:00:00:00:03:fe
 SFB_MAC=02:00:00:00:05:01 QFB_MAC=02:00:00:00:05:fe
@@ -93,6 +104,10 @@ down() {
   ip netns del "$F2" 2>/dev/null || true
   ip netns del "$FB" 2>/dev/null || true
   ip netns del "$M" 2>/dev/null || true
+  ip netns del "$FC" 2>/dev/null || true
+  ip netns del "$EA" 2>/dev/null || true
+  ip netns del "$EB" 2>/dev/null || true
+  ip link del qfc0 2>/dev/null || true
   ip link del qf0 2>/dev/null || true
   ip link del qfb0 2>/dev/null || true
   ip link del q2 2>/dev/null || true
@@ -271,6 +286,32 @@ roadmap() {
   echo "br0 has no carrier" >&2; return 1
 }
 
+into() { # ns dev...: move veth ends into an appliance's namespace, quiet and up
+  local ns=$1 d; shift
+  for d in "$@"; do
+    ip link set "$d" netns "$ns"
+    quiet "$d" "$ns"
+    ip -n "$ns" link set "$d" up
+  done
+}
+
+openstack() {
+  linux_sf "$FC" sfc0 "$SFC_MAC" qfc0 "$QFC_MAC" 2
+  ip -n "$C" link set cl0 mtu 1400
+  ip -n "$S" link set sv0 mtu 1400
+  ip netns add "$EA"
+  ip netns add "$EB"
+  ip -n "$EA" link set lo up
+  ip -n "$EB" link set lo up
+  ip netns exec "$EA" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip netns exec "$EB" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip link add ua0 address "$UA_MAC" netns "$EA" type veth peer name ub0 address "$UB_MAC" netns "$EB"
+  quiet ua0 "$EA"; quiet ub0 "$EB"
+  ip -n "$EA" link set ua0 up; ip -n "$EB" link set ub0 up
+  into "$EA" qc0 qf0 qfb0
+  into "$EB" qs0 qfc0
+}
+
 web_n() { # N: checks it names a backend
   case " $WEBS " in *" ${1:-} "*) ;; *) echo "usage: $0 web-stop|web-start 1|2|3" >&2; exit 2 ;; esac
 }
@@ -283,8 +324,9 @@ case "${1:-}" in
   up-memif) up 0; ip netns add "$M"; ip -n "$M" link set lo up ;;
   up-direct) up 1 ;;
   up-roadmap) up 0; roadmap ;;
+  up-openstack) up 0; linux_sf "$F" sf0 "$SF_MAC" qf0 "$QF_MAC" 0; linux_sf "$FB" sfb0 "$SFB_MAC" qfb0 "$QFB_MAC" 1; openstack ;;
   web-stop) web_n "${2:-}"; web_stop "$2" ;;
   web-start) web_n "${2:-}"; web_start "$2" ;;
   down) down ;;
-  *) echo "usage: $0 [--mtu N] [--threaded-napi] up|up-direct|up-sf|up-sf-pair|up-sf2|up-memif|up-roadmap|web-stop N|web-start N|down" >&2; exit 2 ;;
+  *) echo "usage: $0 [--mtu N] [--threaded-napi] up|up-direct|up-sf|up-sf-pair|up-sf2|up-memif|up-roadmap|up-openstack|web-stop N|web-start N|down" >&2; exit 2 ;;
 esac

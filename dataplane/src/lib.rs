@@ -14,6 +14,7 @@
 //! `qdp run`.
 #![deny(unsafe_code)]
 
+pub mod agent;
 pub mod arp;
 pub mod change;
 pub mod compile;

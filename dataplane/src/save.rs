@@ -605,6 +605,7 @@ interval_s = 0   # no rate line
             mac: None,
             address: None,
             members: vec![],
+            lb_fields: vec![],
             rules: vec![],
             default: None,
             down: false,

@@ -240,6 +240,22 @@ pub struct Dataplane {
     pub inject: Vec<ArrayQueue<(usize, crate::dpdk::OwnedMbuf)>>,
     /// Next hops found and watched by ARP (the main thread asks, the slow path learns).
     pub arp: Mutex<ArpTable>,
+    /// What each agent that programs qdp (`sync`) last reported.
+    pub agents: Mutex<std::collections::BTreeMap<String, AgentReport>>,
+}
+
+/// The last word of one agent that programs qdp (`sync`), by its prefix.
+#[derive(Debug, Clone)]
+pub struct AgentReport {
+    /// What it said of itself (opaque to qdp).
+    pub report: serde_json::Value,
+    pub at: Instant,
+    pub syncs: u64,
+    /// Syncs that changed the tables, and syncs refused.
+    pub changes: u64,
+    pub refused: u64,
+    /// Why the last sync with a set was refused, while it stays so.
+    pub last_error: Option<String>,
 }
 
 impl Dataplane {
@@ -285,6 +301,7 @@ impl Dataplane {
             session_lock: Mutex::new(()),
             inject: p.workers.iter().map(|_| ArrayQueue::new(256)).collect(),
             arp: Mutex::new(ArpTable::new(p, Instant::now())),
+            agents: Default::default(),
         }
     }
 

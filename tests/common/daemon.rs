@@ -54,6 +54,20 @@ impl Daemon {
         if let Some(f) = file {
             cmd.arg(f);
         }
+        Daemon::spawn(cmd, socket, args)
+    }
+
+    /// [`start`](Self::start) inside network namespace `ns` (`ip netns exec` becomes qdp).
+    pub fn start_in(ns: &str, file: &Path, socket: &Path, args: &[&str]) -> Daemon {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns])
+            .arg(qdp_bin())
+            .arg("run")
+            .arg(file);
+        Daemon::spawn(cmd, socket, args)
+    }
+
+    fn spawn(mut cmd: Command, socket: &Path, args: &[&str]) -> Daemon {
         let mut child = cmd
             .arg("--socket")
             .arg(socket)

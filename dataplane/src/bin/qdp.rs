@@ -1,4 +1,4 @@
-//! The qdp daemon: `qdp run`, `qdp check`, `qdp gen-pcap`.
+//! The qdp daemon: `qdp run`, `qdp check`, `qdp gen-pcap`, `qdp agent` (the OpenStack agent).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +46,22 @@ enum Cmd {
         /// Print no per-second rate line on stdout (for a service); the exit summary stays.
         #[arg(long)]
         no_stats_line: bool,
+    },
+    /// Program the local qdp from OpenStack Neutron's SFC API (networking-sfc): poll Neutron,
+    /// sync qdp's SFC tables with it over the control socket, until SIGINT/SIGTERM.
+    Agent {
+        /// The agent's configuration file (TOML; docs/openstack-agent.md).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Poll once, sync, and exit (0 when both worked).
+        #[arg(long)]
+        once: bool,
+        /// Log as text or JSON lines on stderr, or to the systemd journal.
+        #[arg(long, value_name = "text|json|journald")]
+        log_format: Option<LogFormat>,
+        /// Log level or filter [default: $RUST_LOG, else info].
+        #[arg(long, value_name = "LEVEL")]
+        log_level: Option<String>,
     },
     /// Validate pipeline files without starting anything; exit 0 only when all are sound.
     Check {
@@ -189,6 +205,38 @@ fn main() -> ExitCode {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => {
                     fatal(&format!("qdp: {e}"));
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Agent {
+            config,
+            once,
+            log_format,
+            log_level,
+        } => {
+            if let Err(e) = runtime::init_logging(log_format, log_level.as_deref()) {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+            let c = match qdp::agent::AgentConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("qdp agent: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                if let Err(e) = signal_hook::flag::register(sig, std::sync::Arc::clone(&stop)) {
+                    eprintln!("qdp agent: signal handler: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            match qdp::agent::run(&c, &stop, once) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("qdp agent: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -60,6 +60,7 @@ pub enum SfKindSpec {
     },
     Group {
         members: Vec<usize>,
+        fields: crate::wire::flow::LbFields,
     },
 }
 
@@ -428,6 +429,10 @@ impl SfcSpec {
                     .enumerate()
                     .map(|(j, m)| n.sf(m, format!("sfs[{i}].members[{j}]")))
                     .collect::<Result<_, _>>()?,
+                fields: s
+                    .lb_fields
+                    .iter()
+                    .fold(Default::default(), |m, x| m | x.bit()),
             },
         })
     }

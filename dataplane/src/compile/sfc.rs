@@ -108,9 +108,10 @@ pub fn build(
                     unresolved: *unresolved,
                 }
             }
-            SfKindSpec::Group { members } => SfImpl::Group {
+            SfKindSpec::Group { members, fields } => SfImpl::Group {
                 members: members.clone(),
                 maglev: super::service::group_table(s, members),
+                fields: *fields,
             },
         };
         sfs.push(Sf {
@@ -158,7 +159,14 @@ pub fn build(
             len: u16::from(hi - lo) + u16::from(!path.hops.is_empty()),
         };
         hop_arena.resize(hop_arena.len() + usize::from(place.len), None);
+        // A reverse path's groups that pick by fields read them from the other end.
+        let is_reverse = s.paths.iter().any(|p| p.reverse == Some(i));
         for &(si, hop) in &path.hops {
+            let hop = match hop {
+                Hop::Sf(x) if is_reverse && !by_fields(&s.sfs[x].kind) => hop,
+                Hop::Sf(x) if is_reverse => Hop::SfReverse(x),
+                other => other,
+            };
             // Resolved: at most one hop per SI.
             hop_arena[place.offset as usize + usize::from(si - lo)] = Some(hop);
         }
@@ -177,10 +185,15 @@ pub fn build(
             continue;
         };
         let fwd = &r.rule;
-        let exit_port = s.paths[pi].hops.iter().find_map(|&(_, h)| match h {
+        // A path that leaves this qdp by no exit (it ends at a remote SFF, whose qdp classifies
+        // the replies) has no reverse rule here.
+        let Some(exit_port) = s.paths[pi].hops.iter().find_map(|&(_, h)| match h {
             Hop::End(x) => Some(exits[x].port as u16),
             _ => None,
-        });
+        }) else {
+            continue;
+        };
+        let exit_port = Some(exit_port);
         let rev = &s.paths[ri];
         rules.push(ClassifierRule {
             in_port: exit_port,
@@ -232,4 +245,9 @@ pub fn build(
         exit_names: s.exits.iter().map(|x| x.name.clone()).collect(),
         neighbor_names: s.neighbors.iter().map(|x| x.name.clone()).collect(),
     })
+}
+
+/// Whether an SF is a group that picks its instance by chosen fields.
+fn by_fields(k: &SfKindSpec) -> bool {
+    matches!(k, SfKindSpec::Group { fields, .. } if !fields.is_empty())
 }

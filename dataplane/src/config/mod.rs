@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::wire::EthernetAddress;
 
 mod checks;
+mod owned;
 mod service;
 mod service_checks;
 #[cfg(test)]
@@ -27,6 +28,7 @@ mod sfc;
 mod sfc_checks;
 mod types;
 pub mod vdev;
+pub use owned::*;
 pub use service::*;
 pub use sfc::*;
 pub use types::*;
@@ -320,7 +322,10 @@ pub(crate) fn de_opt_mac<'de, D>(de: D) -> Result<Option<EthernetAddress>, D::Er
 where
     D: serde::Deserializer<'de>,
 {
-    let s = String::deserialize(de)?;
+    // JSON's null (a set an agent sends) is no MAC, as a missing key is.
+    let Some(s) = Option::<String>::deserialize(de)? else {
+        return Ok(None);
+    };
     s.parse::<EthernetAddress>().map(Some).map_err(|_| {
         serde::de::Error::custom(format!(
             "'{s}' is not a MAC address (six hex bytes such as 02:00:00:00:00:01)"

@@ -132,6 +132,33 @@ pub enum SfKind {
     Ids,
 }
 
+/// A field of the inner packet a group may pick its instance by.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LbField {
+    IpSrc,
+    IpDst,
+    TcpSrc,
+    TcpDst,
+    UdpSrc,
+    UdpDst,
+}
+
+impl LbField {
+    /// The field's bit for the fast path.
+    pub fn bit(self) -> crate::wire::flow::LbFields {
+        use crate::wire::flow::LbFields as F;
+        match self {
+            LbField::IpSrc => F::IP_SRC,
+            LbField::IpDst => F::IP_DST,
+            LbField::TcpSrc => F::TCP_SRC,
+            LbField::TcpDst => F::TCP_DST,
+            LbField::UdpSrc => F::UDP_SRC,
+            LbField::UdpDst => F::UDP_DST,
+        }
+    }
+}
+
 /// A service function (instance) or a group of instances.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -157,6 +184,12 @@ pub struct SfConfig {
     /// `group`: the instances, names of other (non-group) SFs.
     #[serde(default)]
     pub members: Vec<String>,
+    /// `group`: the inner fields an instance is picked by (networking-sfc's `lb_fields`):
+    /// `ip_src`, `ip_dst`, `tcp_src`, `tcp_dst`, `udp_src`, `udp_dst`. When empty, the whole
+    /// 5-tuple, hashed symmetrically. On a path named as another's `reverse`, source and
+    /// destination fields are read from the other end, so both directions pick one instance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lb_fields: Vec<LbField>,
     /// `firewall`: the rules, first match (by priority) wins.
     #[serde(default)]
     pub rules: Vec<RuleConfig>,

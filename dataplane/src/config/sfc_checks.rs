@@ -271,6 +271,20 @@ impl Pipeline {
             }
             SfKind::Counter | SfKind::Lb | SfKind::Ids => {}
         }
+        if sf.kind != SfKind::Group && !sf.lb_fields.is_empty() {
+            errs.push(ConfigError::new(
+                f("lb_fields"),
+                "only a group has lb_fields",
+            ));
+        }
+        for (j, x) in sf.lb_fields.iter().enumerate() {
+            if sf.lb_fields[..j].contains(x) {
+                errs.push(ConfigError::new(
+                    format!("sfs[{i}].lb_fields[{j}]"),
+                    "named twice",
+                ));
+            }
+        }
         if sf.kind != SfKind::Firewall && (!sf.rules.is_empty() || sf.default.is_some()) {
             errs.push(ConfigError::new(f("rules"), "only a firewall SF has rules"));
         }

@@ -53,6 +53,8 @@ pub enum ShowWhat {
     Lb,
     Probes,
     Ids,
+    Agent,
+    Vteps,
     Stats,
     Errors,
     Latency,
@@ -141,6 +143,13 @@ pub enum Command {
     Shutdown {},
     /// Writes the running configuration to the pipeline file qdp runs (no other file).
     Save {},
+    /// An agent's whole set of SFC objects (named with `prefix`), in units that stand or fall
+    /// alone, and/or its report.
+    Sync {
+        prefix: String,
+        units: Option<Vec<crate::config::OwnedUnit>>,
+        report: Option<Value>,
+    },
 }
 
 impl Command {
@@ -377,6 +386,11 @@ pub fn run(dp: &Arc<Dataplane>, files: &ControlFiles, cmd: Command) -> Result<Va
             Ok(json!({ "shutting_down": true }))
         }
         Command::Save {} => save(dp),
+        Command::Sync {
+            prefix,
+            units,
+            report,
+        } => super::sync::sync(dp, &prefix, units, report),
     }
 }
 
@@ -636,6 +650,8 @@ fn show(dp: &Dataplane, what: ShowWhat) -> Result<Value, String> {
         ShowWhat::Lb => super::services::show_lb(dp)?,
         ShowWhat::Probes => super::services::show_probes(dp)?,
         ShowWhat::Ids => super::services::show_ids(dp)?,
+        ShowWhat::Agent => super::sync::show_agent(dp)?,
+        ShowWhat::Vteps => super::sync::show_vteps(&configured),
         ShowWhat::Stats => {
             let ws = worker_stats(dp);
             let mut total = WorkerSnapshot::default();

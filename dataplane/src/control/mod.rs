@@ -20,6 +20,7 @@ pub mod files;
 pub mod metrics;
 pub mod services;
 pub mod sessions;
+pub mod sync;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -41,7 +42,7 @@ use crate::shared::Dataplane;
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Largest request line accepted, in bytes (newline included).
-pub const MAX_REQUEST: usize = 64 * 1024;
+pub const MAX_REQUEST: usize = 1024 * 1024;
 
 /// How long a connected client may stay silent before it is dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);

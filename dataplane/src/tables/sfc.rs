@@ -129,6 +129,8 @@ pub enum SfImpl {
     Group {
         members: Vec<usize>,
         maglev: super::maglev::Maglev,
+        /// The fields the instance is picked by; the symmetric 5-tuple when empty.
+        fields: crate::wire::flow::LbFields,
     },
 }
 
@@ -158,6 +160,9 @@ pub struct Exit {
 pub enum Hop {
     /// An SF (index).
     Sf(usize),
+    /// An SF (index) on a path that is another's reverse: a group that picks its instance by
+    /// some fields (`lb_fields`) reads them from the other end, as its requests had them.
+    SfReverse(usize),
     /// A remote SFF (neighbour index).
     Sff(usize),
     /// The end of the chain, out of an exit (index).
@@ -231,7 +236,7 @@ impl SfcTables {
     /// A hop in words, for traces.
     pub fn describe_hop(&self, hop: Hop) -> String {
         match hop {
-            Hop::Sf(i) => format!("SF {}", self.sfs[i].name),
+            Hop::Sf(i) | Hop::SfReverse(i) => format!("SF {}", self.sfs[i].name),
             Hop::Sff(n) => format!("neighbour {}", self.neighbor_names[n]),
             Hop::End(x) => format!("end of chain, exit {}", self.exit_names[x]),
         }

@@ -328,10 +328,62 @@ impl FlowKey {
         }
     }
 
+    /// A hash of only the fields `fields` selects (networking-sfc's `lb_fields`): the others
+    /// count as zero, and a TCP (UDP) port field applies to TCP (UDP) packets only. With
+    /// `reverse`, the packet is a reply read from the other end: its destination stands for the
+    /// source and the other way round, so a reply hashes as its request does.
+    #[inline]
+    pub fn fields_hash(&self, fields: LbFields, reverse: bool) -> u32 {
+        let (src, dst, sport, dport) = if reverse {
+            (&self.dst, &self.src, self.dst_port, self.src_port)
+        } else {
+            (&self.src, &self.dst, self.src_port, self.dst_port)
+        };
+        let (tcp, udp) = (
+            self.protocol == IpProtocol::Tcp,
+            self.protocol == IpProtocol::Udp,
+        );
+        let port = |p: u16, t: LbFields, u: LbFields| {
+            if (tcp && fields.contains(t)) || (udp && fields.contains(u)) {
+                p
+            } else {
+                0
+            }
+        };
+        const ZERO: [u8; 16] = [0; 16];
+        let a = if fields.contains(LbFields::IP_SRC) {
+            src
+        } else {
+            &ZERO
+        };
+        let b = if fields.contains(LbFields::IP_DST) {
+            dst
+        } else {
+            &ZERO
+        };
+        self.hash_endpoints(
+            (a, port(sport, LbFields::TCP_SRC, LbFields::UDP_SRC)),
+            (b, port(dport, LbFields::TCP_DST, LbFields::UDP_DST)),
+        )
+    }
+
     /// An ECMP entropy source port in 49152..=65535 derived from [`hash`](Self::hash).
     #[inline]
     pub fn entropy_port(&self) -> u16 {
         ENTROPY_PORT_BASE | (self.hash() as u16 & 0x3fff)
+    }
+}
+
+bitflags::bitflags! {
+    /// The inner packet fields a group picks its instance by (networking-sfc's `lb_fields`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct LbFields: u8 {
+        const IP_SRC = 1;
+        const IP_DST = 1 << 1;
+        const TCP_SRC = 1 << 2;
+        const TCP_DST = 1 << 3;
+        const UDP_SRC = 1 << 4;
+        const UDP_DST = 1 << 5;
     }
 }
 
@@ -491,6 +543,47 @@ mod tests {
         assert_eq!(
             FlowKey::extract(&bytes, EtherType::Ipv6),
             Err(Error::Truncated)
+        );
+    }
+
+    #[test]
+    fn fields_hash_reads_only_its_fields_and_a_reply_from_the_other_end() {
+        let k = |s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, proto: IpProtocol| {
+            FlowKey::ipv4(Ipv4Address(s), Ipv4Address(d), proto, sp, dp)
+        };
+        let tcp = IpProtocol::Tcp;
+        let a = k([10, 1, 0, 1], [10, 2, 0, 1], 1000, 80, tcp);
+        let src = LbFields::IP_SRC;
+        // Only the source address counts.
+        assert_eq!(
+            a.fields_hash(src, false),
+            k([10, 1, 0, 1], [10, 2, 0, 9], 2000, 443, tcp).fields_hash(src, false)
+        );
+        assert_ne!(
+            a.fields_hash(src, false),
+            k([10, 1, 0, 2], [10, 2, 0, 1], 1000, 80, tcp).fields_hash(src, false)
+        );
+        // A reply, read from the other end, hashes as its request, for any fields.
+        for f in [
+            src,
+            LbFields::IP_SRC | LbFields::IP_DST,
+            LbFields::all(),
+            LbFields::TCP_DST,
+        ] {
+            assert_eq!(
+                a.fields_hash(f, false),
+                a.reversed().fields_hash(f, true),
+                "{f:?}"
+            );
+        }
+        // TCP ports do not count for UDP.
+        let u = k([10, 1, 0, 1], [10, 2, 0, 1], 1000, 80, IpProtocol::Udp);
+        let u2 = k([10, 1, 0, 1], [10, 2, 0, 1], 1001, 81, IpProtocol::Udp);
+        let ports = LbFields::TCP_SRC | LbFields::TCP_DST;
+        assert_eq!(u.fields_hash(ports, false), u2.fields_hash(ports, false));
+        assert_ne!(
+            u.fields_hash(LbFields::UDP_SRC, false),
+            u2.fields_hash(LbFields::UDP_SRC, false)
         );
     }
 

@@ -100,11 +100,20 @@ impl SfcTables {
     /// the same instance, and an instance going down or coming back moves its own flows and only a
     /// few percent of the others' (Maglev's disruption; a group keeps no connection table).
     #[inline]
-    fn pick_instance(&self, sf: usize, flow: Option<&FlowKey>) -> Option<usize> {
-        let SfImpl::Group { members, maglev } = &self.sfs[sf].imp else {
+    fn pick_instance(&self, sf: usize, flow: Option<&FlowKey>, reverse: bool) -> Option<usize> {
+        let SfImpl::Group {
+            members,
+            maglev,
+            fields,
+        } = &self.sfs[sf].imp
+        else {
             return Some(sf);
         };
-        let h = flow.map(|f| f.symmetric_hash()).unwrap_or(0);
+        let h = match flow {
+            Some(f) if fields.is_empty() => f.symmetric_hash(),
+            Some(f) => f.fields_hash(*fields, reverse),
+            None => 0,
+        };
         maglev.lookup(h).map(|i| members[i])
     }
 
@@ -153,9 +162,10 @@ impl SfcTables {
             match hop {
                 Hop::End(x) => return self.end_of_chain(pkt, x),
                 Hop::Sff(n) => return self.to_neighbor(pkt, n, flow.flatten(), entropy),
-                Hop::Sf(sf) => {
+                Hop::Sf(sf) | Hop::SfReverse(sf) => {
+                    let reverse = matches!(hop, Hop::SfReverse(_));
                     let fk = *flow.get_or_insert_with(|| Self::inner_flow(data, whole));
-                    let Some(inst) = self.pick_instance(sf, fk.as_ref()) else {
+                    let Some(inst) = self.pick_instance(sf, fk.as_ref(), reverse) else {
                         return Verdict::Drop(DropReason::AllInstancesDown);
                     };
                     st.sf_packets[inst] += 1;

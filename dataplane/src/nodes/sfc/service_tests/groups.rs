@@ -1,5 +1,7 @@
 //! SF groups' Maglev placement.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::*;
 
 const GROUP3: &str = r#"
@@ -92,7 +94,9 @@ fn groups_place_by_maglev_both_directions_alike() {
         }
     }
     let entries = |t: &SfcTables| match &t.sfs[sf_index(t, "g")].imp {
-        SfImpl::Group { members, maglev } => maglev
+        SfImpl::Group {
+            members, maglev, ..
+        } => maglev
             .entries()
             .iter()
             .map(|&e| t.sfs[members[usize::from(e)]].name.clone())
@@ -117,4 +121,32 @@ fn groups_place_by_maglev_both_directions_alike() {
         others_moved * 100 <= flows as usize * 5,
         "{others_moved} flows of the healthy instances moved"
     );
+}
+
+#[test]
+fn groups_by_lb_fields_pick_by_those_fields_both_directions_alike() {
+    let file = GROUP3.replace("DOWN", "").replace(
+        "members = [\"i1\", \"i2\", \"i3\"]",
+        "members = [\"i1\", \"i2\", \"i3\"]\nlb_fields = [\"ip_src\"]",
+    );
+    let t = tables(&file);
+    let mut st = t.new_state();
+    let server = |i: u32| ([10, 2, 0, 1], 80 + (i % 7) as u16);
+    let mut by_client: BTreeMap<u8, BTreeSet<u8>> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for i in 0..600u32 {
+        // 60 client addresses, each with ten source ports.
+        let c = (
+            [10, 1, (i / 10 / 250) as u8, (i / 10 % 250) as u8 + 1],
+            1000 + (i % 10) as u16,
+        );
+        let fwd = instance(&t, &mut st, &tcp(c, server(i), SYN, b""), 0);
+        let back = instance(&t, &mut st, &tcp(server(i), c, SYN | ACK, b""), 2);
+        assert_eq!(fwd, back, "flow {i}: both directions on one instance");
+        by_client.entry(c.0[3]).or_default().insert(fwd);
+        seen.insert(fwd);
+    }
+    // By the client's address only: every connection of one client on one instance.
+    assert!(by_client.values().all(|s| s.len() == 1), "{by_client:?}");
+    assert_eq!(seen.len(), 3, "the clients spread over every instance");
 }
