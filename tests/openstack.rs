@@ -73,6 +73,48 @@ fn os(args: &[&str]) -> Value {
     }
 }
 
+/// The flow classifier of every IPv4 packet from the client's subnet to the server's.
+fn classifier_all() {
+    os(&[
+        "sfc",
+        "flow",
+        "classifier",
+        "create",
+        "--ethertype",
+        "IPv4",
+        "--source-ip-prefix",
+        "10.1.0.0/24",
+        "--destination-ip-prefix",
+        "10.2.0.0/24",
+        "--logical-source-port",
+        "client",
+        "--logical-destination-port",
+        "server",
+        "fc-all",
+    ]);
+}
+
+/// Port chain `name`: g1 → g2 for `fc-all`, NSH, symmetric.
+fn chain(name: &str) {
+    os(&[
+        "sfc",
+        "port",
+        "chain",
+        "create",
+        "--port-pair-group",
+        "g1",
+        "--port-pair-group",
+        "g2",
+        "--flow-classifier",
+        "fc-all",
+        "--chain-parameters",
+        "correlation=nsh",
+        "--chain-parameters",
+        "symmetric=true",
+        name,
+    ]);
+}
+
 /// A running `qdp agent`, killed on drop; its log in a file.
 struct Agent {
     child: Child,
@@ -375,43 +417,11 @@ fn neutron_programs_a_chain_across_two_appliances() {
         "pp2",
         "g2",
     ]);
-    os(&[
-        "sfc",
-        "flow",
-        "classifier",
-        "create",
-        "--ethertype",
-        "IPv4",
-        "--source-ip-prefix",
-        "10.1.0.0/24",
-        "--destination-ip-prefix",
-        "10.2.0.0/24",
-        "--logical-source-port",
-        "client",
-        "--logical-destination-port",
-        "server",
-        "fc-all",
-    ]);
+    classifier_all();
     assert!(!ping_once(), "nothing is steered before the chain exists");
 
     // The chain: from `create` returning to traffic through both appliances.
-    os(&[
-        "sfc",
-        "port",
-        "chain",
-        "create",
-        "--port-pair-group",
-        "g1",
-        "--port-pair-group",
-        "g2",
-        "--flow-classifier",
-        "fc-all",
-        "--chain-parameters",
-        "correlation=nsh",
-        "--chain-parameters",
-        "symmetric=true",
-        "pc1",
-    ]);
+    chain("pc1");
     let t = Instant::now();
     wait(
         "traffic through the new chain",
@@ -591,40 +601,8 @@ fn neutron_programs_a_chain_across_two_appliances() {
 
     // Again, then restarts: an agent, then a qdp.
     os(&["sfc", "flow", "classifier", "delete", "fc-udp"]);
-    os(&[
-        "sfc",
-        "flow",
-        "classifier",
-        "create",
-        "--ethertype",
-        "IPv4",
-        "--source-ip-prefix",
-        "10.1.0.0/24",
-        "--destination-ip-prefix",
-        "10.2.0.0/24",
-        "--logical-source-port",
-        "client",
-        "--logical-destination-port",
-        "server",
-        "fc-all",
-    ]);
-    os(&[
-        "sfc",
-        "port",
-        "chain",
-        "create",
-        "--port-pair-group",
-        "g1",
-        "--port-pair-group",
-        "g2",
-        "--flow-classifier",
-        "fc-all",
-        "--chain-parameters",
-        "correlation=nsh",
-        "--chain-parameters",
-        "symmetric=true",
-        "pc2",
-    ]);
+    classifier_all();
+    chain("pc2");
     wait(
         "traffic through the chain again",
         Duration::from_secs(20),
