@@ -187,6 +187,27 @@ fn ping_once() -> bool {
     .success()
 }
 
+/// `openstack sfc port pair group VERB --port-pair pp1b g1` (`set` adds it, `unset` removes
+/// it); returns once edge-a's qdp took the change.
+fn group_edit(qa: &Daemon, verb: &str) {
+    let g = generation(qa);
+    os(&[
+        "sfc",
+        "port",
+        "pair",
+        "group",
+        verb,
+        "--port-pair",
+        "pp1b",
+        "g1",
+    ]);
+    wait(
+        &format!("g1 {verb} pp1b on edge-a"),
+        Duration::from_secs(10),
+        || generation(qa) > g,
+    );
+}
+
 /// Names of the objects `show WHAT` lists.
 fn names(q: &Daemon, what: &str) -> Vec<String> {
     q.ok(&["show", what])
@@ -480,22 +501,7 @@ fn neutron_programs_a_chain_across_two_appliances() {
         (300, 0),
         "one pair: every flow on SF1"
     );
-    let g = generation(&qa);
-    os(&[
-        "sfc",
-        "port",
-        "pair",
-        "group",
-        "set",
-        "--port-pair",
-        "pp1b",
-        "g1",
-    ]);
-    wait(
-        "the group on edge-a has two members",
-        Duration::from_secs(10),
-        || generation(&qa) > g,
-    );
+    group_edit(&qa, "set");
     let (on_a, on_b) = udp_flows(d, "two", 300);
     assert_eq!(
         on_a.len() + on_b.len(),
@@ -510,22 +516,7 @@ fn neutron_programs_a_chain_across_two_appliances() {
         on_b.len()
     );
     // Removed again: its flows go back, the others never moved.
-    let g = generation(&qa);
-    os(&[
-        "sfc",
-        "port",
-        "pair",
-        "group",
-        "unset",
-        "--port-pair",
-        "pp1b",
-        "g1",
-    ]);
-    wait(
-        "the group on edge-a has one member",
-        Duration::from_secs(10),
-        || generation(&qa) > g,
-    );
+    group_edit(&qa, "unset");
     let (after, none) = udp_flows(d, "back", 300);
     assert_eq!((after.len(), none.len()), (300, 0));
     assert!(on_a.iter().all(|p| after.contains(p)));

@@ -191,6 +191,7 @@ struct State {
     failures: u32,
     last_problems: Vec<Problem>,
     last_chains: Value,
+    last_refused: Value,
     vtep_note: Option<String>,
     applied: u64,
 }
@@ -213,6 +214,7 @@ pub fn run(c: &AgentConfig, stop: &AtomicBool, once: bool) -> Result<(), String>
         failures: 0,
         last_problems: Vec::new(),
         last_chains: Value::Null,
+        last_refused: Value::Null,
         vtep_note: None,
         applied: 0,
     };
@@ -352,12 +354,17 @@ fn poll(c: &AgentConfig, host: &str, neutron: &Neutron, st: &mut State) -> Resul
                     v["generation"], v["objects"], v["added"], v["removed"]
                 );
             }
-            for x in v["refused"].as_array().into_iter().flatten() {
-                warn!(
-                    "qdp refused {}: {}",
-                    x["unit"].as_str().unwrap_or(""),
-                    x["error"].as_str().unwrap_or("")
-                );
+            // Each refusal is logged once, not on every poll while it lasts.
+            let refused = v["refused"].clone();
+            if refused != st.last_refused {
+                for x in refused.as_array().into_iter().flatten() {
+                    warn!(
+                        "qdp refused {}: {}",
+                        x["unit"].as_str().unwrap_or(""),
+                        x["error"].as_str().unwrap_or("")
+                    );
+                }
+                st.last_refused = refused;
             }
             Ok(())
         }

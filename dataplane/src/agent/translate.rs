@@ -92,6 +92,7 @@ pub struct Plan {
 /// Translates Neutron's state for the host `l` describes.
 pub fn plan(n: &Snapshot, l: &Local<'_>) -> Plan {
     let mut out = Plan::default();
+    let all_vteps = vteps(n);
     let mut chains: Vec<&PortChain> = n.port_chains.iter().collect();
     chains.sort_by_key(|c| c.chain_id);
     for c in chains {
@@ -99,6 +100,7 @@ pub fn plan(n: &Snapshot, l: &Local<'_>) -> Plan {
         let mut b = Builder {
             n,
             l,
+            vteps: &all_vteps,
             set: OwnedSet::default(),
             roles: BTreeSet::new(),
         };
@@ -206,6 +208,8 @@ fn from_json<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T, 
 struct Builder<'a> {
     n: &'a Snapshot,
     l: &'a Local<'a>,
+    /// Other hosts' VTEPs, read once per plan.
+    vteps: &'a BTreeMap<&'a str, (IpAddr, &'a str)>,
     set: OwnedSet,
     roles: BTreeSet<&'static str>,
 }
@@ -304,8 +308,7 @@ impl<'a> Builder<'a> {
         let mine = self.l.vtep.ok_or_else(|| {
             format!("this qdp has no VTEP ([[vteps]]) to reach host '{host}' with")
         })?;
-        let all = vteps(self.n);
-        let (address, mac) = all.get(host).ok_or_else(|| {
+        let (address, mac) = self.vteps.get(host).ok_or_else(|| {
             format!(
                 "host '{host}' has no qdp VTEP in Neutron (a port with device_owner {VTEP_OWNER} \
                  bound to it): is its agent running?"
