@@ -477,6 +477,99 @@ fn classifier_encapsulates_towards_the_first_hop() {
 }
 
 #[test]
+fn the_largest_md2_header_a_file_allows_is_pushed_whole() {
+    // 252 bytes of NSH (the protocol's limit, which `qdp check` enforces): the base and service
+    // path headers and two TLVs of 127 (padded to 128) and 108 bytes. With the 50 bytes of
+    // VXLAN-GPE over IPv4 that is more than DPDK's 128-byte headroom: the frame's bytes move
+    // toward the end of the buffer to make room.
+    let dir = scratch("sfc-md2-max");
+    let (input, output) = (dir.path().join("in.pcap"), dir.path().join("out.pcap"));
+    sfc_traffic(&[
+        "plain",
+        input.to_str().unwrap(),
+        "--flows",
+        "4",
+        "--per-flow",
+        "3",
+        "--size",
+        "1000",
+    ]);
+    let v1: String = (0..127).map(|i| format!("{:02x}", i as u8)).collect();
+    let v2: String = (0..108)
+        .map(|i| format!("{:02x}", 0xff - i as u8))
+        .collect();
+    let body = format!(
+        "[sfc]\ninner_mtu = 1150\n{VTEP}\n[[paths]]\nname = \"big\"\nspi = 77\nhops = [{{ si = 255, sff = \"sff3\" }}]\n\
+         tlvs = [{{ class = 0x0101, type = 1, value = \"{v1}\" }}, {{ class = 0xfff6, type = 0x7f, value = \"{v2}\" }}]\n\n\
+         [[classifier]]\nsrc = \"10.1.0.0/16\"\npath = \"big\"\n"
+    );
+    let file = one_port("t-sfc-md2max", &input, &output, &body);
+    let path = dir.path().join("check.toml");
+    std::fs::write(&path, &file).unwrap();
+    let checked = run_with_timeout(
+        std::process::Command::new(qdp_bin())
+            .arg("check")
+            .arg(&path),
+        std::time::Duration::from_secs(60),
+    );
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let (out, summary) = qdp_run(dir.path(), &file, 1.5);
+    assert_success(&out);
+    assert_eq!(
+        counter(&summary, &["workers", "w0", "drops", "no-headroom"]),
+        0
+    );
+    let sent = read_pcap(&input);
+    let got = read_pcap(&output);
+    assert_eq!(got.len(), 12);
+    let lines = tshark_fields(
+        &output,
+        &[
+            "ip.dst",
+            "udp.dstport",
+            "nsh.length",
+            "nsh.mdtype",
+            "nsh.spi",
+            "nsh.si",
+            "nsh.metadataclass",
+            "nsh.metadatatype",
+            "nsh.metadatalen",
+            "nsh.metadata",
+            "ip.len",
+        ],
+    );
+    assert_eq!(lines.len(), 12);
+    let hex = |v: &str| v.replace(':', "");
+    for (l, (s, g)) in lines.iter().zip(sent.iter().zip(&got)) {
+        let f = fields(l);
+        assert!(f[0].starts_with("10.0.0.3"), "{l}");
+        assert!(f[1].starts_with("4790"), "{l}");
+        assert_eq!((f[2], f[3], f[4], f[5]), ("63", "2", "77", "255"), "{l}");
+        assert_eq!(f[6], "257,65526", "{l}");
+        assert_eq!(f[7], "1,127", "{l}");
+        assert_eq!(
+            f[8], "0x7f,0x6c",
+            "lengths in bytes, without the padding: {l}"
+        );
+        let md: Vec<String> = f[9].split(',').map(hex).collect();
+        assert_eq!(md.len(), 2, "{l}");
+        assert_eq!(md[0], v1, "{l}");
+        assert_eq!(md[1], v2, "{l}");
+        assert_eq!(
+            f[10].split(',').next(),
+            Some(&*(252 + 36 + s.len()).to_string()),
+            "{l}"
+        );
+        assert_eq!(g.len(), 50 + 252 + s.len());
+        assert_eq!(&g[50 + 252..], &s[..], "inner frame unchanged");
+    }
+}
+
+#[test]
 fn malformed_corpus_is_dropped_by_reason_and_good_traffic_passes() {
     let dir = scratch("sfc-malformed");
     let (input, output) = (dir.path().join("in.pcap"), dir.path().join("out.pcap"));

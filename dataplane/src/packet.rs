@@ -44,6 +44,11 @@ pub trait PacketBuf {
 /// Headroom of [`VecPacket`]s, as in DPDK mbufs (`RTE_PKTMBUF_HEADROOM`).
 pub const HEADROOM: usize = 128;
 
+/// Bytes of a [`VecPacket`]'s buffer, headroom included, as in an mbuf of the default
+/// `mempool.data_room`: headers longer than the headroom are pushed by moving the bytes toward
+/// its end while they fit.
+pub const ROOM: usize = 2176;
+
 /// A packet in a `Vec` with [`HEADROOM`] bytes free in front.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VecPacket {
@@ -86,7 +91,13 @@ impl PacketBuf for VecPacket {
 
     fn prepend(&mut self, n: usize) -> bool {
         if n > self.start {
-            return false;
+            // As an mbuf does: the bytes move toward the end of the room when it has space.
+            let need = n - self.start;
+            if self.buf.len() + need > ROOM.max(self.buf.len()) {
+                return false;
+            }
+            self.buf.splice(0..0, std::iter::repeat_n(0, need));
+            self.start += need;
         }
         self.start -= n;
         true
@@ -209,8 +220,22 @@ mod tests {
         assert!(p.trim(1));
         assert_eq!(p.data(), &[2, 3]);
         assert!(!p.adj(3) && !p.trim(3));
-        assert!(!p.prepend(HEADROOM + 10));
         assert_eq!(p.headroom(), HEADROOM + 1);
+        // More than the headroom: the bytes move toward the end of the room.
+        assert!(p.prepend(HEADROOM + 10));
+        assert_eq!(
+            (p.headroom(), &p.data()[HEADROOM + 10..]),
+            (0, &[2u8, 3][..])
+        );
+        // More than the room: refused, the packet unchanged.
+        let mut big = VecPacket::new(&vec![5u8; ROOM - HEADROOM - 20]);
+        assert!(!big.prepend(HEADROOM + 21));
+        assert_eq!(
+            (big.headroom(), big.data().len()),
+            (HEADROOM, ROOM - HEADROOM - 20)
+        );
+        assert!(big.prepend(HEADROOM + 20));
+        assert_eq!(big.headroom(), 0);
         p.refill(&[7, 8]);
         assert_eq!((p.data(), p.headroom()), (&[7u8, 8][..], HEADROOM));
     }

@@ -144,7 +144,7 @@ impl PacketBuf for MbufPacket<'_> {
 
     #[inline]
     fn prepend(&mut self, n: usize) -> bool {
-        if n > self.m.data_off as usize {
+        if n > self.m.data_off as usize && !make_headroom(self.m, n) {
             return false;
         }
         self.m.data_off -= n as u16;
@@ -176,6 +176,26 @@ impl PacketBuf for MbufPacket<'_> {
         self.m.pkt_len -= n as u32;
         true
     }
+}
+
+/// Makes `n` bytes of headroom in front of `m`'s first segment, whose headroom is shorter, by
+/// moving its bytes toward the end of its data room: `false` (the mbuf unchanged) when the room
+/// after them is too short as well. Rare: only headers longer than DPDK's headroom (an MD type 2
+/// NSH with large TLVs behind outer headers) need it.
+#[cold]
+fn make_headroom(m: &mut sys::rte_mbuf, n: usize) -> bool {
+    let (off, len) = (usize::from(m.data_off), usize::from(m.data_len));
+    let need = n - off;
+    if off + len + need > usize::from(m.buf_len) {
+        return false;
+    }
+    // SAFETY: the mbuf is exclusively borrowed, direct and unshared (received or allocated by us); both the source span (off..off+len) and the destination (off+need..off+len+need, checked against buf_len above) lie inside its data room, and `copy` allows them to overlap.
+    unsafe {
+        let base = m.buf_addr as *mut u8;
+        std::ptr::copy(base.add(off), base.add(off + need), len);
+    }
+    m.data_off += need as u16;
+    true
 }
 
 /// [`MbufPacket::trim`] of a chain: `n` bytes off its last segment, `false` (the chain unchanged)

@@ -30,7 +30,9 @@
 //!   transit memo, SF packet counts.
 //!
 //! MD type 1 context and MD type 2 TLVs pass through unchanged. Limits: single-segment buffers;
-//! the headers pushed must fit the buffer's headroom (`no-headroom` otherwise); the proxy keeps
+//! headers longer than the buffer's headroom (up to 302 bytes: 252 of NSH behind 50 of
+//! VXLAN-GPE over IPv4) move the frame toward the end of its buffer, and only a first segment
+//! with no room left there drops them as `no-headroom`; the proxy keeps
 //! NSH headers of at most [`PROXY_HEADER_MAX`] bytes per flow, in a fixed-size shard per worker.
 //! Every other piece of a worker's state is a cache (it only makes the same decision faster), so
 //! any number of workers, whatever queue each flow's packets reach, forward alike.
