@@ -6,11 +6,20 @@
 # Topology (OVS userspace tunnelling):
 #   bridge qdpb-phy (netdev, MAC 02:00:00:00:00:02, VTEP 10.0.0.2 on its internal port):
 #     port in  = net_pcap replay of VXLAN-GPE + NSH to 10.0.0.2, port out = net_null sink;
-#     flows in_port=in -> LOCAL (tunnel pop), LOCAL -> out (encapsulated packets leave).
+#     flows: UDP 4790 to the VTEP from in -> LOCAL (tunnel pop), UDP 4790 from the VTEP on LOCAL
+#     -> out (encapsulated packets leave); anything else is dropped (no flow, no controller).
 #   bridge qdpb-int (netdev): vxlan ports with exts=gpe, packet_type=ptap, dst_port 4790:
 #     gpe-in (remote_ip=flow) and gpe-out (remote_ip=10.0.0.3, ARP entry 02:00:00:00:00:03);
 #     flow packet_type=(1,0x894f),nsh_spi=SPI,nsh_si=255 actions=dec_nsh_ttl,output:gpe-out.
 # Same work as qdp's SFF transit: pop, TTL - 1, look up (SPI, SI), push toward the next SFF.
+#
+# Tuning (OVS-DPDK's performance guides; bench/README.md gives the reasons and the rates):
+#   one PMD thread on CPU 1 (pmd-cpu-mask=0x2); both daemons started under taskset -c 0 and
+#   dpdk-lcore-mask=0x1, so every other thread (main, handler, revalidator, urcu, DPDK's
+#   eal-intr-thread and telemetry, ovsdb-server) stays on CPU 0; one handler, one revalidator;
+#   the signature match cache on (smc-enable=true); the EMC at its default insertion probability;
+#   pmd-perf-metrics off (the default). The counter is read twice (after the first second and at
+#   the end), not every second, so the measurement does not load the switch.
 
 ovs_vswitchd=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 
@@ -22,7 +31,7 @@ ovs_stop() { # dir
     [ -f "$d/$p.pid" ] && kill "$(cat "$d/$p.pid")" 2>/dev/null || true
   done
   for _ in $(seq 50); do
-    { [ -f "$d/vswitchd.pid" ] && kill -0 "$(cat "$d/vswitchd.pid")" 2>/dev/null; } || break
+    { [ -f "$d/vswitchd.pid" ] && kill -0 "$(cat "$d/vswitchd.pid" 2>/dev/null)" 2>/dev/null; } || break
     sleep 0.1
   done
   ip link del qdpb-phy 2>/dev/null || true
@@ -32,8 +41,10 @@ ovs_stop() { # dir
 # ovs_sff_rate PCAP SECONDS [SPI]: median Mpps leaving the null port (first second skipped).
 ovs_sff_rate() { ovs_sff_samples "$@" | median; }
 
-# ovs_sff_samples PCAP SECONDS [SPI]: the per-second Mpps leaving the null port (first second
-# skipped), one a line, or "skip" when Open vSwitch with DPDK is not installed.
+# ovs_sff_samples PCAP SECONDS [SPI]: the Mpps leaving the null port, one a line, or "skip" when
+# Open vSwitch with DPDK is not installed. The first second is skipped; the rate is the packets
+# counted from then to the end over SECONDS - 1, printed SECONDS - 1 times (one line per second
+# measured, as the callers expect, all equal: their median is that average).
 ovs_sff_samples() {
   local pcap=$1 secs=$2 spi=${3:-100}
   ovs_available || { echo skip; return 0; }
@@ -43,12 +54,19 @@ ovs_sff_samples() {
     local db=unix:$d/db.sock
     local v="ovs-vsctl --db=$db --timeout=30"
     ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-    ovsdb-server "$d/conf.db" --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" --detach --log-file="$d/ovsdb.log"
+    # Non-PMD threads on CPU 0: threads inherit the launch affinity (DPDK's control threads too);
+    # the PMD thread pins itself to pmd-cpu-mask's CPU 1.
+    taskset -c 0 ovsdb-server "$d/conf.db" --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" \
+      --detach --log-file="$d/ovsdb.log"
     $v --no-wait init
+    local mem=other_config:dpdk-socket-mem=1024
+    case " ${ovs_mem_extra:-} " in *" --no-huge "*) mem="";; esac # -m and --socket-mem exclude each other
     $v --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-lcore-mask=0x1 \
-      other_config:pmd-cpu-mask=0x2 other_config:dpdk-socket-mem=1024 \
+      other_config:pmd-cpu-mask=0x2 $mem \
+      other_config:n-handler-threads=1 other_config:n-revalidator-threads=1 \
+      other_config:smc-enable=true \
       "other_config:dpdk-extra=--no-pci --file-prefix qdp-bench-ovs ${ovs_mem_extra:-}"
-    "$ovs_vswitchd" "$db" --pidfile="$d/vswitchd.pid" --detach --log-file="$d/vswitchd.log"
+    taskset -c 0 "$ovs_vswitchd" "$db" --pidfile="$d/vswitchd.pid" --detach --log-file="$d/vswitchd.log"
     $v add-br qdpb-phy -- set bridge qdpb-phy datapath_type=netdev other_config:hwaddr=02:00:00:00:00:02
     $v add-port qdpb-phy in -- set Interface in type=dpdk "options:dpdk-devargs=net_pcap0,rx_pcap=$pcap,infinite_rx=1"
     $v add-port qdpb-phy out -- set Interface out type=dpdk "options:dpdk-devargs=net_null1,no-rx=1"
@@ -61,18 +79,18 @@ ovs_sff_samples() {
     local ctl; ctl=$(ls "$d"/ovs-vswitchd*.ctl)
     ovs-appctl -t "$ctl" tnl/arp/set qdpb-phy 10.0.0.3 02:00:00:00:00:03 >/dev/null
     ovs-ofctl del-flows qdpb-phy
-    ovs-ofctl add-flow qdpb-phy "in_port=in,actions=LOCAL"
-    ovs-ofctl add-flow qdpb-phy "in_port=LOCAL,actions=output:out"
+    ovs-ofctl add-flow qdpb-phy "priority=100,in_port=in,udp,nw_dst=10.0.0.2,tp_dst=4790,actions=LOCAL"
+    ovs-ofctl add-flow qdpb-phy "priority=100,in_port=LOCAL,udp,nw_src=10.0.0.2,tp_dst=4790,actions=output:out"
     ovs-ofctl del-flows qdpb-int
     ovs-ofctl -O OpenFlow13 add-flow qdpb-int \
       "in_port=gpe-in,packet_type=(1,0x894f),nsh_spi=$spi,nsh_si=255,actions=dec_nsh_ttl,output:gpe-out"
-    local prev="" now
-    for s in $(seq 0 "$secs"); do
-      now=$(ovs-ofctl dump-ports qdpb-phy out | awk '/tx pkts=/{sub(/.*tx pkts=/,""); sub(/,.*/,""); print; exit}')
-      if [ -n "$prev" ] && [ "$s" -gt 1 ]; then awk -v a="$prev" -v b="$now" 'BEGIN{printf "%.3f\n", (b-a)/1e6}'; fi
-      prev=$now
-      sleep 1
-    done
+    local n=$((secs > 1 ? secs - 1 : 1)) c1 c2
+    tx_out() { ovs-ofctl dump-ports qdpb-phy out | awk '/tx pkts=/{sub(/.*tx pkts=/,""); sub(/,.*/,""); print; exit}'; }
+    sleep 1
+    c1=$(tx_out)
+    sleep "$n"
+    c2=$(tx_out)
+    for _ in $(seq "$n"); do awk -v a="$c1" -v b="$c2" -v n="$n" 'BEGIN{printf "%.3f\n", (b-a)/n/1e6}'; done
   ) 2>"$d/errors.log"
   if [ -s "$d/errors.log" ] && grep -qiv "^$" "$d/errors.log"; then cp "$d/errors.log" "${work:-/tmp}/ovs-errors.log"; fi
   ovs_stop "$d"

@@ -213,7 +213,7 @@ pub fn build(
         field: "classifier".into(),
         source: e,
     })?;
-    let vtep4 = s
+    let vtep4: Vec<u32> = s
         .vteps
         .iter()
         .filter_map(|(_, a, _)| match a {
@@ -224,7 +224,12 @@ pub fn build(
     let fast_ports = (0..s.ports.min(64))
         .filter(|i| !proxies.contains_key(&(*i, None)))
         .fold(0u64, |m, i| m | 1 << i);
-    Ok(SfcTables {
+    let host4: Vec<(usize, [u8; 4])> = s.host4.iter().map(|(i, a)| (*i, a.octets())).collect();
+    let mut not_plain4: Vec<u32> = vtep4.clone();
+    not_plain4.extend(host4.iter().map(|(_, a)| u32::from_ne_bytes(*a)));
+    not_plain4.sort_unstable();
+    not_plain4.dedup();
+    let mut t = SfcTables {
         vteps: s.vteps.iter().map(|(p, a, _)| (*p, *a)).collect(),
         vtep4,
         neighbors,
@@ -239,12 +244,17 @@ pub fn build(
         proxies,
         flow_cache: s.flow_cache,
         proxy_flows: s.proxy_flows,
-        host4: s.host4.iter().map(|(i, a)| (*i, a.octets())).collect(),
+        host4,
         fast_ports,
+        starts: Vec::new(),
+        id: crate::tables::sfc::next_tables_id(),
+        not_plain4,
         path_names: s.paths.iter().map(|x| x.name.clone()).collect(),
         exit_names: s.exits.iter().map(|x| x.name.clone()).collect(),
         neighbor_names: s.neighbors.iter().map(|x| x.name.clone()).collect(),
-    })
+    };
+    t.starts = (0..t.paths.len()).map(|pi| t.fast_start(pi)).collect();
+    Ok(t)
 }
 
 /// Whether an SF is a group that picks its instance by chosen fields.

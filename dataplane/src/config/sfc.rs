@@ -72,7 +72,7 @@ fn default_arp_misses() -> u32 {
     3
 }
 fn default_flow_cache() -> usize {
-    4096
+    16384
 }
 fn default_proxy_flows() -> usize {
     16384

@@ -186,6 +186,29 @@ pub struct PathStart {
     pub nsh: Vec<u8>,
 }
 
+/// A path's start as the classifier's fast path pushes it: the path's first hop is a remote SFF
+/// or a lone remote SF, reached over NSH over Ethernet or VXLAN-GPE over IPv4, resolved; its
+/// outer headers and the path's NSH header in one run of bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FastStart {
+    /// The outer headers, then the NSH header, as pushed (per-packet fields zero).
+    pub bytes: Box<[u8]>,
+    /// For VXLAN-GPE over IPv4: the sum of the IPv4 header, whose lengths, checksum and UDP
+    /// source port are filled in per packet; `None` for NSH over Ethernet.
+    pub gpe4_sum: Option<u16>,
+    /// The output port.
+    pub port: usize,
+    /// The remote SF whose packet count the packet adds to, when the first hop is one.
+    pub sf: Option<usize>,
+}
+
+/// A number unique to each [`SfcTables`] built, for the workers' caches of decisions taken over
+/// one table.
+pub fn next_tables_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Relaxed)
+}
+
 /// The compiled SFC tables of a pipeline. Workers share one and keep their mutable state apart
 /// (`nodes::sfc::SfcState`).
 #[derive(Debug)]
@@ -216,6 +239,13 @@ pub struct SfcTables {
     /// One bit per pipeline port whose untagged frames no proxy claims: where the transit fast
     /// path may look.
     pub fast_ports: u64,
+    /// By path index: its start for the classifier's fast path, when it has one.
+    pub starts: Vec<Option<FastStart>>,
+    /// Unique to these tables ([`next_tables_id`]).
+    pub id: u64,
+    /// IPv4 destinations the classifier's fast path leaves to the general path: our VTEPs and
+    /// our own addresses (network order in a `u32`).
+    pub not_plain4: Vec<u32>,
     /// Names, for traces.
     pub path_names: Vec<String>,
     pub exit_names: Vec<String>,
@@ -231,6 +261,41 @@ impl SfcTables {
             return None;
         }
         self.hop_arena.get(p.offset as usize + i).copied().flatten()
+    }
+
+    /// The start of path `pi` for the classifier's fast path: `None` when its first hop is a
+    /// built-in SF, a group, a proxied SF, the end of the chain, a neighbour over IPv6 or one not
+    /// resolved yet (the general path handles those).
+    pub fn fast_start(&self, pi: usize) -> Option<FastStart> {
+        let nsh = &self.paths.get(pi)?.nsh;
+        let h = crate::wire::nsh::Packet::new_checked(&nsh[..]).ok()?;
+        let (spi, si) = (h.spi(), h.si());
+        if si == 0 {
+            return None;
+        }
+        let (n, sf) = match self.hop(*self.sff.get(&spi)?, si)? {
+            Hop::Sff(n) => (n, None),
+            Hop::Sf(i) | Hop::SfReverse(i) => match self.sfs[i].imp {
+                SfImpl::Remote(n) => (n, Some(i)),
+                _ => return None,
+            },
+            Hop::End(_) => return None,
+        };
+        let nb = &self.neighbors[n];
+        if nb.unresolved {
+            return None;
+        }
+        let (outer, gpe4_sum): (&[u8], _) = match &nb.transport {
+            Transport::Ethernet(t) => (t.bytes(), None),
+            Transport::Gpe4(t) => (t.bytes(), Some(t.ip_sum())),
+            Transport::Gpe6(_) => return None,
+        };
+        Some(FastStart {
+            bytes: [outer, &nsh[..]].concat().into_boxed_slice(),
+            gpe4_sum,
+            port: nb.port,
+            sf,
+        })
     }
 
     /// A hop in words, for traces.

@@ -98,6 +98,11 @@ impl EthTemplate {
         EthTemplate { bytes }
     }
 
+    /// The header's bytes.
+    pub fn bytes(&self) -> &[u8; ethernet::HEADER_LEN] {
+        &self.bytes
+    }
+
     /// Writes the header over `d[..14]`.
     #[inline(always)]
     pub fn write(&self, d: &mut [u8]) {
@@ -165,17 +170,35 @@ impl Gpe4Template {
     /// first segment of a chain): the lengths count `len`.
     #[inline(always)]
     pub fn write_len(&self, d: &mut [u8], len: usize, sport: u16) {
-        let ip_len = (len - gpe4::IP) as u16;
         let Some(h) = d.first_chunk_mut::<GPE4_LEN>() else {
             return;
         };
         *h = self.bytes;
-        h[gpe4::IP_LENGTH].copy_from_slice(&ip_len.to_be_bytes());
-        let c = checksum::finish(checksum::combine(&[self.ip_sum, ip_len]));
-        h[gpe4::IP_CHECKSUM].copy_from_slice(&c.to_be_bytes());
-        h[gpe4::UDP_SRC_PORT].copy_from_slice(&sport.to_be_bytes());
-        h[gpe4::UDP_LENGTH].copy_from_slice(&(ip_len - ipv4::HEADER_LEN as u16).to_be_bytes());
+        gpe4_patch(h, self.ip_sum, len, sport);
     }
+
+    /// The headers' bytes, with the per-packet fields zero.
+    pub fn bytes(&self) -> &[u8; GPE4_LEN] {
+        &self.bytes
+    }
+
+    /// The ones' complement sum of the IPv4 header with its length and checksum zero.
+    pub fn ip_sum(&self) -> u16 {
+        self.ip_sum
+    }
+}
+
+/// Fills in the per-packet fields of VXLAN-GPE over IPv4 headers copied from a template whose
+/// IPv4 header sums to `ip_sum`: the IPv4 total length and header checksum, the UDP source port
+/// and length, for a packet of `len` bytes in all.
+#[inline(always)]
+pub fn gpe4_patch(h: &mut [u8; GPE4_LEN], ip_sum: u16, len: usize, sport: u16) {
+    let ip_len = (len - gpe4::IP) as u16;
+    h[gpe4::IP_LENGTH].copy_from_slice(&ip_len.to_be_bytes());
+    let c = checksum::finish(checksum::combine(&[ip_sum, ip_len]));
+    h[gpe4::IP_CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    h[gpe4::UDP_SRC_PORT].copy_from_slice(&sport.to_be_bytes());
+    h[gpe4::UDP_LENGTH].copy_from_slice(&(ip_len - ipv4::HEADER_LEN as u16).to_be_bytes());
 }
 
 /// The outer Ethernet, IPv6, UDP and VXLAN-GPE headers toward one neighbour; the payload length,

@@ -38,6 +38,7 @@
 //! any number of workers, whatever queue each flow's packets reach, forward alike.
 
 mod classify;
+mod classify_fast;
 mod encap;
 mod ids;
 mod input;
@@ -92,6 +93,11 @@ impl SfcTables {
                         .unwrap_or_else(|| "none (runt)".into())
                 ),
             );
+        }
+        if !T::ON {
+            if let Some(v) = self.classify_fast(st, pkt, in_port) {
+                return v;
+            }
         }
         match self.transit(st, pkt.data_mut(), in_port) {
             Some(port) => {

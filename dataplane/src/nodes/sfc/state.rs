@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use super::classify_fast::FastFlows;
 use super::lb::LbConn;
 use super::proxy_table::{ProxyFlows, ProxyTable};
 use super::transit::TransitMemo;
@@ -31,6 +32,8 @@ pub struct SfcState {
     /// The transit fast path's last decision, so that a run of packets on one (SPI, SI) reads
     /// no table.
     pub(super) transit: TransitMemo,
+    /// The classifier fast path's decisions by flow.
+    pub(super) fast: FastFlows,
 }
 
 /// An SF's per-worker state beyond its flow cache.
@@ -108,6 +111,7 @@ impl SfcTables {
             sf_conns: self.sfs.iter().map(|sf| SfConns::new(&sf.imp)).collect(),
             proxy: ProxyTable::new(Arc::clone(proxy), worker),
             transit: TransitMemo::NONE,
+            fast: FastFlows::new(4 * self.flow_cache),
         }
     }
 
@@ -120,6 +124,7 @@ impl SfcTables {
             mut sf_caches,
             mut sf_conns,
             proxy,
+            fast,
             ..
         } = old;
         let mut caches = Vec::with_capacity(self.sfs.len());
@@ -142,6 +147,12 @@ impl SfcTables {
             sf_conns: conns,
             proxy,
             transit: TransitMemo::NONE,
+            // Its decisions hold for the tables they were taken on only.
+            fast: if fast.capacity() == FastFlows::capacity_for(4 * self.flow_cache) {
+                fast
+            } else {
+                FastFlows::new(4 * self.flow_cache)
+            },
         }
     }
 
