@@ -59,14 +59,18 @@ ovs_sff_samples() {
     taskset -c 0 ovsdb-server "$d/conf.db" --remote=punix:"$d/db.sock" --pidfile="$d/ovsdb.pid" \
       --detach --log-file="$d/ovsdb.log"
     $v --no-wait init
-    local mem=other_config:dpdk-socket-mem=1024
-    case " ${ovs_mem_extra:-} " in *" --no-huge "*) mem="";; esac # -m and --socket-mem exclude each other
+    # Hugepages: 1 GiB on the one socket. --no-huge (ovs_mem_extra="--no-huge -m 1024"): no
+    # --socket-mem (it excludes -m), and --legacy-mem, which keeps OVS from adding --in-memory
+    # (DPDK refuses --in-memory with the legacy memory model --no-huge implies).
+    local mem=other_config:dpdk-socket-mem=1024 extra=""
+    case " ${ovs_mem_extra:-} " in *" --no-huge "*) mem="" extra=--legacy-mem;; esac
     $v --no-wait set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-lcore-mask=0x1 \
       other_config:pmd-cpu-mask=0x2 $mem \
       other_config:n-handler-threads=1 other_config:n-revalidator-threads=1 \
       other_config:smc-enable=true \
-      "other_config:dpdk-extra=--no-pci --file-prefix qdp-bench-ovs ${ovs_mem_extra:-}"
-    taskset -c 0 "$ovs_vswitchd" "$db" --pidfile="$d/vswitchd.pid" --detach --log-file="$d/vswitchd.log"
+      "other_config:dpdk-extra=--no-pci --file-prefix qdp-bench-ovs ${ovs_mem_extra:-} $extra"
+    taskset -c 0 "$ovs_vswitchd" "$db" --pidfile="$d/vswitchd.pid" --detach --log-file="$d/vswitchd.log" >&2 \
+      || { echo "ovs-vswitchd did not start (DPDK init failed?)" >&2; exit 1; }
     $v add-br qdpb-phy -- set bridge qdpb-phy datapath_type=netdev other_config:hwaddr=02:00:00:00:00:02
     $v add-port qdpb-phy in -- set Interface in type=dpdk "options:dpdk-devargs=net_pcap0,rx_pcap=$pcap,infinite_rx=1"
     $v add-port qdpb-phy out -- set Interface out type=dpdk "options:dpdk-devargs=net_null1,no-rx=1"

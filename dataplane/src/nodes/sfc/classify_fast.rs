@@ -170,7 +170,7 @@ impl SfcTables {
         // IPv4 total length: the header, the ports, within the frame.
         let total = usize::from(u16::from_be_bytes([h[16], h[17]]));
         if whole != d.len()
-            || h[12..15] != [0x08, 0x00, 0x45]
+            || u32::from_be_bytes([h[12], h[13], h[14], 0]) != 0x0800_4500
             || total.wrapping_sub(24) > d.len() - HEADERS
             || h[20] & 0x3f != 0
             || h[21] != 0

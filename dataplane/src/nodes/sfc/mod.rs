@@ -7,8 +7,11 @@
 //!   VXLAN-GPE (UDP 4790) addressed to one of our VTEPs, or plain traffic for the classifier.
 //! - [`transit`] — the **SFF transit fast path**: a VXLAN-GPE/IPv4 packet like the one before,
 //!   on a path whose next hop is another SFF over VXLAN-GPE/IPv4, has its outer headers rewritten
-//!   in place; a per-worker memo of the last decision makes that one comparison. It forwards only
-//!   what the general path would, byte for byte.
+//!   in place; a per-worker memo of the last decision makes that one comparison. It also ends
+//!   chains (outer headers and NSH popped). It forwards only what the general path would, byte
+//!   for byte.
+//! - [`classify_fast`] — the **classifier's fast path**: untagged IPv4 TCP and UDP classified
+//!   through a per-worker table of decisions by flow, the path's headers pushed with one copy.
 //! - [`sff`] — **NSH input** (RFC 8300 §2.2, §2.3): the header is checked; O-bit (OAM) packets
 //!   go to the slow path, never forwarded; TTL is decremented before the lookup and what reaches
 //!   0 is dropped; SI 0 is dropped. Then **SFF forwarding**: (SPI, SI) → an SF (a group's
@@ -99,16 +102,20 @@ impl SfcTables {
                 return v;
             }
         }
-        match self.transit(st, pkt.data_mut(), in_port) {
-            Some(port) => {
-                if T::ON {
+        if T::ON {
+            return match self.transit(st, pkt.data_mut(), in_port) {
+                Some(port) => {
                     tr.step(
                         Node::SffTransit,
                         format_args!("outer headers rewritten in place toward the next SFF"),
                     );
+                    Verdict::Tx(port)
                 }
-                Verdict::Tx(port)
-            }
+                None => self.process_general(st, pkt, in_port, tr),
+            };
+        }
+        match self.transit_packet(st, pkt, in_port) {
+            Some(v) => v,
             None => self.process_general(st, pkt, in_port, tr),
         }
     }

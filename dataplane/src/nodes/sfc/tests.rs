@@ -373,6 +373,14 @@ hops = [{ si = 255, sff = "sff2" }]
 name = "local"
 spi = 102
 hops = [{ si = 255, sff = "sff2" }]
+[[paths]]
+name = "end"
+spi = 103
+hops = [{ si = 255, sff = "sff2" }]
+[[classifier]]
+priority = 0
+dst_ports = "11"
+path = "end"
 [[classifier]]
 priority = 1
 dst_ports = "9"
@@ -424,13 +432,21 @@ hops = [{ si = 255, sff = "sff3" }]
 name = "c"
 spi = 102
 hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
+[[exits]]
+name = "x"
+port = "p2"
+dst_mac = "02:00:00:00:00:0b"
+[[paths]]
+name = "d"
+spi = 103
+hops = [{ si = 255, end = "x" }]
 "#;
     let t = tables(transit);
     let mut est = enc.new_state();
     let mut good = Vec::new();
-    for i in 0..6u32 {
+    for i in 0..8u32 {
         let mut f = frame(i, false);
-        f[36..38].copy_from_slice(&(8 + (i as u16 % 3)).to_be_bytes());
+        f[36..38].copy_from_slice(&(8 + (i as u16 % 4)).to_be_bytes());
         let mut p = VecPacket::new(&f);
         assert_eq!(enc.process(&mut est, &mut p, 0), Verdict::Tx(1));
         good.push(p.data().to_vec());
@@ -440,7 +456,8 @@ hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
     let mut check = |f: &[u8]| {
         let mut a = VecPacket::new(f);
         let mut b = VecPacket::new(f);
-        if t.transit(&mut fast_st, &mut f.to_vec(), 0).is_some() {
+        let mut probe = VecPacket::new(f);
+        if t.transit_packet(&mut fast_st, &mut probe, 0).is_some() {
             fast_taken += 1;
         }
         let va = t.process(&mut fast_st, &mut a, 0);
@@ -486,6 +503,14 @@ hops = [{ si = 255, sf = "c" }, { si = 254, sff = "eth" }]
     // Good frames and their harmless variants took the fast path.
     assert!(fast_taken > 6 * 20, "fast path taken {fast_taken} times");
     assert_eq!(fast_st.sf_packets, slow_st.sf_packets);
+    // The end of a chain is taken too: outer headers and NSH popped, the exit's MACs.
+    let mut st = t.new_state();
+    for _ in 0..2 {
+        let mut p = VecPacket::new(&good[3]);
+        assert_eq!(t.transit_packet(&mut st, &mut p, 0), Some(Verdict::Tx(2)));
+        assert_eq!(p.data().len(), good[3].len() - 74);
+        assert_eq!(p.data()[..6], [2, 0, 0, 0, 0, 0x0b]);
+    }
     // Beyond the ports it knows, the fast path steps aside.
     let mut st = t.new_state();
     assert!(t.transit(&mut st, &mut good[0].clone(), 0).is_some());

@@ -1,6 +1,8 @@
 //! The SFF transit fast path: an untagged IPv4 (no options) VXLAN-GPE + NSH packet to one of our
 //! VTEPs whose next hop is a remote SFF or SF reached over VXLAN-GPE/IPv4 is forwarded by
-//! rewriting its outer headers in place (no pop and push).
+//! rewriting its outer headers in place (no pop and push). One whose (SPI, SI) ends the chain
+//! out of a resolved exit, carrying an Ethernet frame (MD type 1), has its outer headers and NSH
+//! popped and the exit's MACs written ([`transit_packet`](SfcTables::transit_packet)).
 //!
 //! Each worker keeps a [`TransitMemo`]: the last (SPI, SI) decision, its output port and outer
 //! header template, and the *signature* of the packet that made it (the header bits every check
@@ -11,8 +13,12 @@
 //! two paths equal byte for byte.
 
 use super::SfcState;
+use crate::nodes::Verdict;
+use crate::packet::PacketBuf;
 use crate::tables::sfc::{Hop, SfcTables, Transport};
 use crate::wire::encap::{gpe4, Gpe4Template, GPE4_LEN};
+use crate::wire::ethernet::{self, field as eth};
+use crate::wire::NshNextProtocol;
 use crate::wire::{checksum, ipv4, nsh, udp, vxlan_gpe, EtherType};
 
 /// The outcome of the last transit fast-path lookup: `(SPI, SI)` → output port and outer headers,
@@ -23,6 +29,9 @@ pub(super) struct TransitMemo {
     key: u64,
     port: usize,
     hdr: Gpe4Template,
+    /// The end of the chain, out of this exit (index): the outer headers and NSH are popped
+    /// instead of rewritten ([`SfcTables::transit_packet`] only).
+    end: Option<usize>,
     /// [`SIG_MASK`] applied to the words of the MD type 1 packet that passed every check and set
     /// this memo; [`NO_SIG`] when it was MD type 2, whose TLVs each packet must have checked.
     sig: [u64; SIG_WORDS],
@@ -34,6 +43,7 @@ impl TransitMemo {
         key: u64::MAX,
         port: 0,
         hdr: Gpe4Template::EMPTY,
+        end: None,
         sig: NO_SIG,
     };
 }
@@ -115,6 +125,12 @@ fn signature(d: &[u8]) -> Option<[u64; SIG_WORDS]> {
     Some(sig)
 }
 
+/// Whether `d`'s signature is `sig` (one pass, no early exit).
+#[inline(always)]
+fn same_signature(d: &[u8], sig: &[u64; SIG_WORDS]) -> bool {
+    signature(d).is_some_and(|s| s.iter().zip(sig).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0)
+}
+
 #[inline(always)]
 fn be16(outer: &[u8; GPE4_LEN], at: usize) -> u16 {
     u16::from_be_bytes([outer[at], outer[at + 1]])
@@ -135,13 +151,7 @@ impl SfcTables {
         }
         // The common case: a packet like the one before, on the same path. Its signature stands
         // for every check but three.
-        let same = d.len() >= GPE4_LEN + nsh::MD1_HEADER_LEN
-            && signature(d).is_some_and(|sig| {
-                sig.iter()
-                    .zip(&st.transit.sig)
-                    .fold(0, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-            });
+        let same = d.len() >= GPE4_LEN + nsh::MD1_HEADER_LEN && same_signature(d, &st.transit.sig);
         if !same {
             return self.transit_miss(st, d);
         }
@@ -149,10 +159,57 @@ impl SfcTables {
         if !transit_lengths_ok(outer, GPE4_LEN + rest.len())
             || !checksum::ipv4_header_ok(&outer[gpe4::IP..gpe4::UDP])
             || nsh::ttl_of(rest) <= 1
+            || st.transit.end.is_some()
         {
             return None;
         }
         Some(transit_forward(&st.transit, d))
+    }
+
+    /// [`transit`](Self::transit) for a whole packet, which also ends chains: a packet whose
+    /// (SPI, SI) is the end of the chain out of a resolved exit, carrying an Ethernet frame, has
+    /// its outer headers and NSH popped and the exit's MACs written, as the general path's end of
+    /// chain does. `None`, the packet untouched, for the general path.
+    #[inline]
+    pub(super) fn transit_packet<P: PacketBuf>(
+        &self,
+        st: &mut SfcState,
+        pkt: &mut P,
+        in_port: usize,
+    ) -> Option<Verdict> {
+        if pkt.pkt_len() != pkt.data().len() {
+            return None;
+        }
+        if let Some(port) = self.transit(st, pkt.data_mut(), in_port) {
+            return Some(Verdict::Tx(port));
+        }
+        // `transit` refused it, or took every check and found the end of a chain: the memo's
+        // signature (MD type 1 only) is the packet's only if it passed them all.
+        let x = st.transit.end?;
+        let d = pkt.data();
+        if !same_signature(d, &st.transit.sig) {
+            return None;
+        }
+        let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
+        let nsh_len = usize::from(rest[1] & nsh::LEN_MASK_BYTE) * 4;
+        if !transit_lengths_ok(outer, d.len())
+            || !checksum::ipv4_header_ok(&outer[gpe4::IP..gpe4::UDP])
+            || nsh::ttl_of(rest) <= 1
+            || rest[nsh::field::NEXT_PROTOCOL] != u8::from(NshNextProtocol::Ethernet)
+            || rest.len() < nsh_len + ethernet::HEADER_LEN
+        {
+            return None;
+        }
+        let exit = &self.exits[x];
+        if !pkt.adj(GPE4_LEN + nsh_len) {
+            return None;
+        }
+        let d = pkt.data_mut();
+        if let Some(m) = exit.dst_mac {
+            d[eth::DESTINATION].copy_from_slice(&m);
+        }
+        d[eth::SOURCE].copy_from_slice(&exit.src_mac);
+        Some(Verdict::Tx(exit.port))
     }
 
     /// [`transit`](Self::transit) for a packet unlike the one before: every check, and the
@@ -216,6 +273,10 @@ impl SfcTables {
             st.transit = self.transit_lookup(key, u32::from_be_bytes([0, s0, s1, s2]), si)?;
         }
         st.transit.sig = sig;
+        if st.transit.end.is_some() {
+            // The end of a chain: for `transit_packet`, which pops the headers.
+            return None;
+        }
         Some(transit_forward(&st.transit, d))
     }
 
@@ -224,8 +285,18 @@ impl SfcTables {
     #[inline]
     fn transit_lookup(&self, key: u64, spi: u32, si: u8) -> Option<TransitMemo> {
         let path = *self.sff.get(&spi)?;
-        let Some(Hop::Sff(n)) = self.hop(path, si) else {
-            return None;
+        let n = match self.hop(path, si)? {
+            Hop::Sff(n) => n,
+            Hop::End(x) if !self.exits[x].unresolved => {
+                return Some(TransitMemo {
+                    key,
+                    port: self.exits[x].port,
+                    hdr: Gpe4Template::EMPTY,
+                    end: Some(x),
+                    sig: NO_SIG,
+                })
+            }
+            _ => return None,
         };
         let nb = &self.neighbors[n];
         let Transport::Gpe4(hdr) = nb.transport else {
@@ -238,6 +309,7 @@ impl SfcTables {
             key,
             port: nb.port,
             hdr,
+            end: None,
             sig: NO_SIG,
         })
     }
