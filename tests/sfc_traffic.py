@@ -32,7 +32,19 @@ never with qdp's own encoder. Every subcommand writes a pcap.
       malformation) starts with b'BAD' + kind name. Also writes OUT.kinds (the
       malformed kind names, one a line, in frame order) and OUT.json (a list of
       {"index", "kind" ("good" or the kind), "flow", "seq", "len"}; flow and seq
-      are null for malformed frames).
+      are null for malformed frames). With --interleave the frames go good, bad,
+      good, bad ... (every malformed frame right after a good one; good frames left
+      over follow at the end).
+
+  sfc_traffic.py malformed-plain OUT [--good N] [--size S] [--interleave]
+        [--outer-dst 10.0.0.2]
+      The same for plain (unencapsulated) traffic: N good Ether/IPv4/UDP frames as
+      `plain` builds them (flow = i % 4, seq = i // 4) and one frame of every
+      malformed plain kind (runts, truncated IPv4, bad IHL and lengths, a VLAN stack,
+      ports cut, an unmatched source, and traffic to the VTEP --outer-dst that is not
+      VXLAN-GPE or whose headers lie), each tagged b'BAD' + kind and keyed like good
+      flow 0 where the malformation leaves the 5-tuple. Writes OUT.kinds and OUT.json
+      as `malformed` does.
 
 NSH MD2 TLV length is encoded per RFC 8300 section 2.5.1: the Length field is the
 metadata length in bytes, the value is zero-padded to a 4-byte multiple, and the
@@ -296,32 +308,113 @@ def malformed_frames(args):
     return out
 
 
-def cmd_malformed(args):
-    good = [(f % 4, f // 4) for f in range(args.good)]
-    bad = malformed_frames(args)
-    # Spread the malformed frames evenly among the good ones.
-    slots = {}
-    for j in range(len(bad)):
-        slots.setdefault((j + 1) * len(good) // (len(bad) + 1), []).append(bad[j])
+def malformed_plain_frames(args):
+    """[(kind, bytes)] of every malformed plain kind, in order."""
+    out = []
+
+    def add(kind, pkt):
+        out.append((kind, bytes(pkt)))
+
+    def bad(kind, **ip_kw):
+        pkt = _bad_inner(args, kind)
+        for k, v in ip_kw.items():
+            setattr(pkt[IP], k, v)
+        return pkt
+
+    def raw_ip(kind, mutate):
+        """Flow 0's frame with its IPv4 header bytes (offset 14..34) edited by `mutate`."""
+        b = bytearray(bytes(_bad_inner(args, kind)))
+        mutate(b)
+        return bytes(b)
+
+    out.append(("plain_runt_10", bytes(bad("plain_runt_10"))[:10]))
+    out.append(("plain_eth_only", bytes(bad("plain_eth_only"))[:14]))
+    out.append(("plain_trunc_mid_ipv4", bytes(bad("plain_trunc_mid_ipv4"))[:26]))
+    out.append(("plain_trunc_ipv4_only", bytes(bad("plain_trunc_ipv4_only"))[:34]))
+
+    def ihl(n):
+        def m(b):
+            b[14] = 0x40 | n
+        return m
+
+    add("plain_ihl_4", raw_ip("plain_ihl_4", ihl(4)))
+    add("plain_ihl_15", raw_ip("plain_ihl_15", ihl(15)))
+    p = bad("plain_total_len_past_frame")
+    p[IP].len = len(p[IP]) + 100
+    add("plain_total_len_past_frame", p)
+    add("plain_total_len_under_header", bad("plain_total_len_under_header", len=16))
+    add("plain_version_6", raw_ip("plain_version_6", lambda b: b.__setitem__(14, 0x65)))
+    # IPv4 total length 22: the header and half the source port; the frame is padded.
+    add("plain_ports_cut", bad("plain_ports_cut", len=22))
+    eth = Ether(src="02:00:00:00:01:00", dst="02:00:00:00:02:01")
+    p = bad("plain_stacked_vlans_3")
+    add("plain_stacked_vlans_3", eth / Dot1Q(vlan=100) / Dot1Q(vlan=101) / Dot1Q(vlan=102)
+        / p[IP])
+    add("plain_unmatched_src", bad("plain_unmatched_src", src="10.9.0.1"))
+    # Traffic to the VTEP address that is not well-formed VXLAN-GPE.
+    vtep = args.outer_dst
+    add("plain_udp_to_vtep_other_port", bad("plain_udp_to_vtep_other_port", dst=vtep))
+    add("plain_tcp_to_vtep", Ether(src="02:00:00:00:01:00", dst="02:00:00:00:02:01")
+        / IP(src=_src_addr(args, 0), dst=vtep) / TCP(sport=1024, dport=80, flags="PA")
+        / Raw(b"BADplain_tcp_to_vtep"))
+    p = bad("plain_to_vtep_bad_checksum", dst=vtep)
+    good_ck = IP(bytes(p[IP])).chksum
+    p[IP].chksum = good_ck ^ 0x5A5A
+    add("plain_to_vtep_bad_checksum", p)
+    p = (Ether(src="02:00:00:00:01:00", dst="02:00:00:00:02:01")
+         / IP(src=_src_addr(args, 0), dst=vtep)
+         / UDP(sport=4790, dport=VXLAN_GPE_PORT, len=200)
+         / Raw(b"BADplain_to_vtep_udp_len_lie"))
+    add("plain_to_vtep_udp_len_lie", p)
+    add("plain_fragment_to_vtep", bad("plain_fragment_to_vtep", dst=vtep, flags="MF"))
+    return out
+
+
+def _write_corpus(args, good, bad, good_frame):
+    """Writes OUT, OUT.kinds and OUT.json: the good frames with the malformed ones among them."""
     frames, meta = [], []
 
     def emit(kind, data, flow=None, seq=None):
         meta.append({"index": len(frames), "kind": kind, "flow": flow, "seq": seq,
                      "len": len(data)})
-        frames.append(Ether(data))
+        # A runt has no Ethernet header to dissect: its bytes as they are.
+        frames.append(Ether(data) if len(data) >= 14 else Raw(data))
 
-    for i in range(len(good) + 1):
-        for kind, data in slots.get(i, []):
-            emit(kind, data)
-        if i < len(good):
-            f, s = good[i]
-            emit("good", bytes(_good(args, f, s)), f, s)
-    wrpcap(args.out, frames)
+    if args.interleave:
+        # good, bad, good, bad ...: each malformed frame right after a good one.
+        for i in range(max(len(good), len(bad))):
+            if i < len(good):
+                f, s = good[i]
+                emit("good", bytes(good_frame(args, f, s)), f, s)
+            if i < len(bad):
+                emit(*bad[i])
+    else:
+        # Spread the malformed frames evenly among the good ones.
+        slots = {}
+        for j in range(len(bad)):
+            slots.setdefault((j + 1) * len(good) // (len(bad) + 1), []).append(bad[j])
+        for i in range(len(good) + 1):
+            for kind, data in slots.get(i, []):
+                emit(kind, data)
+            if i < len(good):
+                f, s = good[i]
+                emit("good", bytes(good_frame(args, f, s)), f, s)
+    wrpcap(args.out, frames, linktype=1)
     with open(args.out + ".kinds", "w") as fh:
         fh.write("".join(k + "\n" for k, _ in bad))
     with open(args.out + ".json", "w") as fh:
         json.dump(meta, fh, indent=1)
         fh.write("\n")
+
+
+def cmd_malformed(args):
+    good = [(f % 4, f // 4) for f in range(args.good)]
+    _write_corpus(args, good, malformed_frames(args), _good)
+
+
+def cmd_malformed_plain(args):
+    good = [(f % 4, f // 4) for f in range(args.good)]
+    _write_corpus(args, good, malformed_plain_frames(args), inner_frame)
 
 
 # ---------------------------------------------------------------- CLI
@@ -383,7 +476,16 @@ def main():
                        help="good VXLAN-GPE+NSH frames mixed with one of each malformed kind")
     p.add_argument("out")
     p.add_argument("--good", type=int, default=16)
+    p.add_argument("--interleave", action="store_true",
+                   help="good, bad, good, bad ... instead of spreading the bad frames")
     p.set_defaults(fn=cmd_malformed)
+    p = sub.add_parser("malformed-plain", parents=[inner, outer],
+                       help="good plain frames mixed with one of each malformed plain kind")
+    p.add_argument("out")
+    p.add_argument("--good", type=int, default=16)
+    p.add_argument("--interleave", action="store_true",
+                   help="good, bad, good, bad ... instead of spreading the bad frames")
+    p.set_defaults(fn=cmd_malformed_plain)
 
     args = ap.parse_args()
     if getattr(args, "md", 1) == 1 and getattr(args, "tlv", None):

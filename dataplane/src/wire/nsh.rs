@@ -195,7 +195,8 @@ pub fn decrement_ttl_in_place(header: &mut [u8]) {
         *w = (v - TTL_ONE).to_be_bytes();
     }
 }
-const TLV_LEN_MASK: u8 = 0x7f;
+/// The value length's bits in a TLV's length byte.
+pub const TLV_LEN_MASK: u8 = 0x7f;
 
 /// Rounds a TLV value length up to its padded size.
 const fn pad4(len: usize) -> usize {

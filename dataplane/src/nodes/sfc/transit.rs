@@ -32,9 +32,53 @@ pub(super) struct TransitMemo {
     /// The end of the chain, out of this exit (index): the outer headers and NSH are popped
     /// instead of rewritten ([`SfcTables::transit_packet`] only).
     end: Option<usize>,
-    /// [`SIG_MASK`] applied to the words of the MD type 1 packet that passed every check and set
-    /// this memo; [`NO_SIG`] when it was MD type 2, whose TLVs each packet must have checked.
+    /// [`SIG_MASK`] applied to the words of the packet that passed every check and set this
+    /// memo; [`NO_SIG`] when it was an MD type 2 packet too short for one or with more than
+    /// [`MAX_TLVS`] TLVs.
     sig: [u64; SIG_WORDS],
+    /// For MD type 2, the TLV layout of that packet: where each TLV's length byte sits (from the
+    /// NSH header's start) and its value. A packet with the same signature (so the same header
+    /// length) and these bytes has TLVs that walk the same way, so they are well-formed too.
+    tlvs: [(u8, u8); MAX_TLVS],
+    n_tlvs: u8,
+}
+
+/// The most TLVs an MD type 2 packet may have for the transit memo to stand for its checks.
+const MAX_TLVS: usize = 4;
+
+/// The TLV layout of a checked MD type 2 NSH header ([`TransitMemo::tlvs`]), `None` with more
+/// than [`MAX_TLVS`] TLVs.
+fn tlv_layout(h: &[u8]) -> Option<([(u8, u8); MAX_TLVS], u8)> {
+    let end = usize::from(h[1] & nsh::LEN_MASK_BYTE) * 4;
+    let mut at = nsh::field::CONTEXT;
+    let (mut tlvs, mut n) = ([(0u8, 0u8); MAX_TLVS], 0);
+    while at < end {
+        let len_at = at + nsh::field::TLV_LEN;
+        let len = h[len_at] & nsh::TLV_LEN_MASK;
+        *tlvs.get_mut(n)? = (len_at as u8, len);
+        n += 1;
+        at += nsh::TLV_HEADER_LEN + usize::from(len).div_ceil(4) * 4;
+    }
+    Some((tlvs, n as u8))
+}
+
+/// Whether the packet `d` is like the one that set `m`: the same signature, its NSH header
+/// within the frame, the same TLV layout. Then it passes every check but the lengths, the IPv4
+/// header checksum and the NSH TTL.
+#[inline(always)]
+fn memo_matches(m: &TransitMemo, d: &[u8]) -> bool {
+    if !same_signature(d, &m.sig) {
+        return false;
+    }
+    let Some(rest) = d.get(GPE4_LEN..) else {
+        return false;
+    };
+    let hlen = usize::from(rest[1] & nsh::LEN_MASK_BYTE) * 4;
+    rest.len() >= hlen
+        && m.tlvs[..usize::from(m.n_tlvs)].iter().all(|&(at, len)| {
+            rest.get(usize::from(at))
+                .is_some_and(|b| b & nsh::TLV_LEN_MASK == len)
+        })
 }
 
 impl TransitMemo {
@@ -45,6 +89,8 @@ impl TransitMemo {
         hdr: Gpe4Template::EMPTY,
         end: None,
         sig: NO_SIG,
+        tlvs: [(0, 0); MAX_TLVS],
+        n_tlvs: 0,
     };
 }
 
@@ -151,8 +197,7 @@ impl SfcTables {
         }
         // The common case: a packet like the one before, on the same path. Its signature stands
         // for every check but three.
-        let same = d.len() >= GPE4_LEN + nsh::MD1_HEADER_LEN && same_signature(d, &st.transit.sig);
-        if !same {
+        if !memo_matches(&st.transit, d) {
             return self.transit_miss(st, d);
         }
         let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
@@ -187,7 +232,7 @@ impl SfcTables {
         // signature (MD type 1 only) is the packet's only if it passed them all.
         let x = st.transit.end?;
         let d = pkt.data();
-        if !same_signature(d, &st.transit.sig) {
+        if !memo_matches(&st.transit, d) {
             return None;
         }
         let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
@@ -256,13 +301,18 @@ impl SfcTables {
         if b0 & nsh::VERSION_O_MASK != 0 || nsh::ttl_of(rest) <= 1 || si == 0 {
             return None;
         }
-        let sig = match h[nsh::field::MD_TYPE] & nsh::MD_TYPE_MASK {
+        let (sig, (tlvs, n_tlvs)) = match h[nsh::field::MD_TYPE] & nsh::MD_TYPE_MASK {
             1 if b1 & nsh::LEN_MASK_BYTE == nsh::MD1_LEN_WORDS
                 && rest.len() >= nsh::MD1_HEADER_LEN =>
             {
-                signature(d)?
+                (signature(d)?, ([(0, 0); MAX_TLVS], 0))
             }
-            2 if nsh::Packet::new_checked(rest).is_ok() => NO_SIG,
+            2 if nsh::Packet::new_checked(&*rest).is_ok() => {
+                match (signature(d), tlv_layout(rest)) {
+                    (Some(sig), Some(layout)) => (sig, layout),
+                    _ => (NO_SIG, ([(0, 0); MAX_TLVS], 0)),
+                }
+            }
             _ => return None,
         };
         // SPI and SI as they stand in the packet.
@@ -270,9 +320,18 @@ impl SfcTables {
         let [s0, s1, s2] = [h[spi], h[spi + 1], h[spi + 2]];
         let key = u64::from(u32::from_ne_bytes([s0, s1, s2, si]));
         if st.transit.key != key {
-            st.transit = self.transit_lookup(key, u32::from_be_bytes([0, s0, s1, s2]), si)?;
+            // Field by field: each copy small enough to stay inline (no call to `memcpy` on
+            // every packet when the paths alternate).
+            let (port, hdr, end) = self.transit_lookup(u32::from_be_bytes([0, s0, s1, s2]), si)?;
+            let m = &mut st.transit;
+            m.key = key;
+            m.port = port;
+            m.hdr = hdr;
+            m.end = end;
         }
         st.transit.sig = sig;
+        st.transit.tlvs = tlvs;
+        st.transit.n_tlvs = n_tlvs;
         if st.transit.end.is_some() {
             // The end of a chain: for `transit_packet`, which pops the headers.
             return None;
@@ -281,20 +340,15 @@ impl SfcTables {
     }
 
     /// The transit fast path's lookup of an (SPI, SI) its memo does not hold: a next hop that is
-    /// a remote SFF or SF over VXLAN-GPE/IPv4, or `None` for the general path.
+    /// a remote SFF or SF over VXLAN-GPE/IPv4 (its port and headers) or the end of the chain out
+    /// of a resolved exit (its port and index), or `None` for the general path.
     #[inline]
-    fn transit_lookup(&self, key: u64, spi: u32, si: u8) -> Option<TransitMemo> {
+    fn transit_lookup(&self, spi: u32, si: u8) -> Option<(usize, Gpe4Template, Option<usize>)> {
         let path = *self.sff.get(&spi)?;
         let n = match self.hop(path, si)? {
             Hop::Sff(n) => n,
             Hop::End(x) if !self.exits[x].unresolved => {
-                return Some(TransitMemo {
-                    key,
-                    port: self.exits[x].port,
-                    hdr: Gpe4Template::EMPTY,
-                    end: Some(x),
-                    sig: NO_SIG,
-                })
+                return Some((self.exits[x].port, Gpe4Template::EMPTY, Some(x)));
             }
             _ => return None,
         };
@@ -305,13 +359,7 @@ impl SfcTables {
         if nb.unresolved {
             return None;
         }
-        Some(TransitMemo {
-            key,
-            port: nb.port,
-            hdr,
-            end: None,
-            sig: NO_SIG,
-        })
+        Some((nb.port, hdr, None))
     }
 }
 
