@@ -14,6 +14,7 @@
 //! general path.
 
 use super::SfcState;
+use crate::nodes::trace::NoTrace;
 use crate::nodes::Verdict;
 use crate::packet::PacketBuf;
 use crate::stats::DropReason;
@@ -30,6 +31,7 @@ const HEADERS: usize = 14 + 20 + 4;
 #[repr(u8)]
 enum Kind {
     Start,
+    Path,
     Exit,
     Drop,
     General,
@@ -40,6 +42,9 @@ enum Kind {
 enum Decision {
     /// Onto this path, by its [`FastStart`](crate::tables::sfc::FastStart).
     Start(u32),
+    /// Onto this path, whose first hop the SFF takes (a built-in SF, a group, a proxy): its NSH
+    /// header pushed, then the SFF with the flow's key.
+    Path(u32),
     /// Out of this exit, unchained.
     Exit(u32),
     Drop(DropReason),
@@ -76,6 +81,7 @@ impl Slot {
     fn decision(&self) -> Decision {
         match self.kind {
             Kind::Start => Decision::Start(self.index),
+            Kind::Path => Decision::Path(self.index),
             Kind::Exit => Decision::Exit(self.index),
             Kind::Drop => Decision::Drop(DropReason::ALL[self.index as usize]),
             Kind::General => Decision::General,
@@ -122,6 +128,19 @@ impl FastFlows {
         let h = (k0 ^ k1.rotate_left(23)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         (h >> self.shift) as usize
     }
+}
+
+/// The flow key of the headers the fast path read.
+#[inline(always)]
+fn flow_of(h: &[u8; HEADERS]) -> FlowKey {
+    let addr = |at: usize| Ipv4Address::new(h[at], h[at + 1], h[at + 2], h[at + 3]);
+    FlowKey::ipv4(
+        addr(26),
+        addr(30),
+        IpProtocol::from(h[23]),
+        u16::from_be_bytes([h[34], h[35]]),
+        u16::from_be_bytes([h[36], h[37]]),
+    )
 }
 
 /// `dst.copy_from_slice(src)` for headers: from 16 to 128 bytes in two fixed-size moves, which
@@ -231,6 +250,15 @@ impl SfcTables {
                 }
                 Some(Verdict::Tx(s.port))
             }
+            Decision::Path(pi) => {
+                let flow = flow_of(h);
+                let hdr = &self.paths[pi as usize].nsh;
+                if !pkt.prepend(hdr.len()) {
+                    return Some(Verdict::Drop(DropReason::NoHeadroom));
+                }
+                copy_headers(&mut pkt.data_mut()[..hdr.len()], hdr);
+                Some(self.sff_forward(st, pkt, Some(Some(flow)), None, &mut NoTrace))
+            }
             Decision::Exit(x) => Some(self.to_exit(pkt, x as usize)),
             Decision::Drop(r) => Some(Verdict::Drop(r)),
             Decision::General => None,
@@ -249,14 +277,7 @@ impl SfcTables {
         k0: u64,
         k1: u64,
     ) -> Slot {
-        let addr = |at: usize| Ipv4Address::new(h[at], h[at + 1], h[at + 2], h[at + 3]);
-        let flow = FlowKey::ipv4(
-            addr(26),
-            addr(30),
-            IpProtocol::from(h[23]),
-            u16::from_be_bytes([h[34], h[35]]),
-            u16::from_be_bytes([h[36], h[37]]),
-        );
+        let flow = flow_of(h);
         let key = MatchKey {
             in_port: in_port as u16,
             vlan: None,
@@ -271,10 +292,11 @@ impl SfcTables {
             Some(RuleAction::Drop) => Decision::Drop(DropReason::ClassifierDrop),
             Some(RuleAction::Exit(x)) => Decision::Exit(x as u32),
             Some(RuleAction::Path(pi)) if self.starts[pi].is_some() => Decision::Start(pi as u32),
-            Some(RuleAction::Path(_)) => Decision::General,
+            Some(RuleAction::Path(pi)) => Decision::Path(pi as u32),
         };
         let (kind, index) = match decision {
             Decision::Start(i) => (Kind::Start, i),
+            Decision::Path(i) => (Kind::Path, i),
             Decision::Exit(i) => (Kind::Exit, i),
             Decision::Drop(r) => (Kind::Drop, r as u32),
             Decision::General => (Kind::General, 0),

@@ -307,12 +307,10 @@ impl SfcTables {
             {
                 (signature(d)?, ([(0, 0); MAX_TLVS], 0))
             }
-            2 if nsh::Packet::new_checked(&*rest).is_ok() => {
-                match (signature(d), tlv_layout(rest)) {
-                    (Some(sig), Some(layout)) => (sig, layout),
-                    _ => (NO_SIG, ([(0, 0); MAX_TLVS], 0)),
-                }
-            }
+            2 if nsh::Packet::new_checked(rest).is_ok() => match (signature(d), tlv_layout(rest)) {
+                (Some(sig), Some(layout)) => (sig, layout),
+                _ => (NO_SIG, ([(0, 0); MAX_TLVS], 0)),
+            },
             _ => return None,
         };
         // SPI and SI as they stand in the packet.
