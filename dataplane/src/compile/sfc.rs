@@ -3,7 +3,6 @@
 //! exits, every path's NSH header and its hops in the shared arena, and the classifier with the
 //! reverse rule of each rule whose path names a reverse path.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -73,7 +72,7 @@ pub fn build(
             .unwrap_or_else(|| SfCounter::new(s.workers))
     };
     let mut sfs = Vec::new();
-    let mut proxies = HashMap::new();
+    let mut proxies = crate::tables::sfc::ProxyMap::default();
     for (i, sf) in s.sfs.iter().enumerate() {
         let imp = match &sf.kind {
             SfKindSpec::Counter => SfImpl::Counter,

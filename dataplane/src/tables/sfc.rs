@@ -29,6 +29,15 @@ impl std::hash::Hasher for SffKeyHasher {
     fn write_u32(&mut self, v: u32) {
         self.0 = u64::from(v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
 }
 
 /// Where a path's hops sit in the SFF's hop arena: the hop for SI `si` is
@@ -43,6 +52,11 @@ pub struct PathHops {
 
 /// SPI → the path's hops.
 pub type SffMap = HashMap<u32, PathHops, std::hash::BuildHasherDefault<SffKeyHasher>>;
+
+/// (port, VLAN) → the proxied SF whose frames come back there: looked up for every packet the
+/// fast paths leave, so hashed with a multiply or two rather than SipHash.
+pub type ProxyMap =
+    HashMap<(usize, Option<u16>), usize, std::hash::BuildHasherDefault<SffKeyHasher>>;
 
 /// Packets one SF instance handled, one cache-line-sized slot per worker (each written only by
 /// its worker). Kept across table swaps for SFs that keep their name.
@@ -229,7 +243,7 @@ pub struct SfcTables {
     /// The exit of traffic no rule matches (`None`: dropped).
     pub unmatched: Option<usize>,
     /// (port, VLAN) → the proxied SF whose frames come back there.
-    pub proxies: HashMap<(usize, Option<u16>), usize>,
+    pub proxies: ProxyMap,
     /// Entries of each worker's classifier flow cache.
     pub flow_cache: usize,
     /// Flows each worker's proxy remembers.
