@@ -11,8 +11,8 @@ use super::CompileError;
 use crate::config::Pipeline;
 use crate::tables::classifier::{Classifier, ClassifierRule};
 use crate::tables::sfc::{
-    Exit, Hop, Neighbor, PathHops, PathStart, RuleAction, Sf, SfCounter, SfImpl, SfcTables, SffMap,
-    Transport,
+    Exit, Hop, Neighbor, PathHops, PathStart, RuleAction, Sf, SfCounter, SfImpl, SfcTables,
+    SpiTable, Transport,
 };
 use crate::wire::encap::{EthTemplate, Gpe4Template, Gpe6Template};
 use crate::wire::{nsh, EthernetAddress, Ipv4Address, Ipv6Address, NshNextProtocol, NshRepr};
@@ -132,7 +132,7 @@ pub fn build(
         .collect();
 
     let mut paths = Vec::new();
-    let mut sff = SffMap::default();
+    let mut sff = Vec::new();
     let mut hop_arena: Vec<Option<Hop>> = Vec::new();
     for (i, path) in s.paths.iter().enumerate() {
         let repr = NshRepr {
@@ -169,7 +169,7 @@ pub fn build(
             // Resolved: at most one hop per SI.
             hop_arena[place.offset as usize + usize::from(si - lo)] = Some(hop);
         }
-        sff.insert(path.spi, place);
+        sff.push((path.spi, place));
     }
 
     // Classifier rules, plus the reverse rule of each rule whose path names a reverse path:
@@ -235,7 +235,7 @@ pub fn build(
         sfs,
         exits,
         paths,
-        sff,
+        sff: SpiTable::new(sff),
         hop_arena,
         classifier,
         rule_actions,

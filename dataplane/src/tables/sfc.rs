@@ -50,8 +50,74 @@ pub struct PathHops {
     pub len: u16,
 }
 
-/// SPI → the path's hops.
+/// SPI → the path's hops, hashed.
 pub type SffMap = HashMap<u32, PathHops, std::hash::BuildHasherDefault<SffKeyHasher>>;
+
+/// SPI → the path's hops: an array indexed by SPI when the SPIs are dense (as Neutron allocates
+/// them, counting up), so that a lookup is one read even with 10k paths; a hash map otherwise.
+#[derive(Debug, Default, Clone)]
+pub struct SpiTable {
+    map: SffMap,
+    /// The SPI of `dense[0]`.
+    base: u32,
+    /// By SPI − `base`; [`PathHops::NONE`] where no path has that SPI. Empty: use `map`.
+    dense: Vec<PathHops>,
+}
+
+impl PathHops {
+    /// No path (a hole in [`SpiTable`]'s array).
+    pub const NONE: PathHops = PathHops {
+        offset: u32::MAX,
+        lo: 0,
+        len: 0,
+    };
+}
+
+impl SpiTable {
+    /// Array slots allowed beyond the number of paths: SPIs spread over up to this many more
+    /// values than there are paths still get the array (8 bytes a slot).
+    const SLACK: usize = 4096;
+
+    /// The table of these (SPI, hops) pairs; for an SPI given twice, the last.
+    pub fn new(pairs: impl IntoIterator<Item = (u32, PathHops)>) -> Self {
+        let map: SffMap = pairs.into_iter().collect();
+        let (Some(&lo), Some(&hi)) = (map.keys().min(), map.keys().max()) else {
+            return Self::default();
+        };
+        let span = (hi - lo) as usize + 1;
+        if span > 2 * map.len() + Self::SLACK {
+            return Self {
+                map,
+                base: 0,
+                dense: Vec::new(),
+            };
+        }
+        let mut dense = vec![PathHops::NONE; span];
+        for (&spi, &h) in &map {
+            dense[(spi - lo) as usize] = h;
+        }
+        Self {
+            map,
+            base: lo,
+            dense,
+        }
+    }
+
+    /// The hops of the path with this SPI.
+    #[inline(always)]
+    pub fn get(&self, spi: u32) -> Option<PathHops> {
+        if self.dense.is_empty() {
+            return self.map.get(&spi).copied();
+        }
+        let h = *self.dense.get(spi.wrapping_sub(self.base) as usize)?;
+        (h.offset != u32::MAX).then_some(h)
+    }
+
+    /// Whether lookups read the array (for tests and traces).
+    pub fn is_dense(&self) -> bool {
+        !self.dense.is_empty()
+    }
+}
 
 /// (port, VLAN) → the proxied SF whose frames come back there: looked up for every packet the
 /// fast paths leave, so hashed with a multiply or two rather than SipHash.
@@ -235,7 +301,7 @@ pub struct SfcTables {
     pub sfs: Vec<Sf>,
     pub exits: Vec<Exit>,
     pub paths: Vec<PathStart>,
-    pub sff: SffMap,
+    pub sff: SpiTable,
     pub hop_arena: Vec<Option<Hop>>,
     pub classifier: Classifier,
     /// By classifier rule index.
@@ -287,7 +353,7 @@ impl SfcTables {
         if si == 0 {
             return None;
         }
-        let (n, sf) = match self.hop(*self.sff.get(&spi)?, si)? {
+        let (n, sf) = match self.hop(self.sff.get(spi)?, si)? {
             Hop::Sff(n) => (n, None),
             Hop::Sf(i) | Hop::SfReverse(i) => match self.sfs[i].imp {
                 SfImpl::Remote(n) => (n, Some(i)),
@@ -333,5 +399,43 @@ impl SfcTables {
             .iter()
             .map(|sf| (sf.name.clone(), sf.counter.total()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hops(i: u32) -> PathHops {
+        PathHops {
+            offset: i,
+            lo: 250,
+            len: 6,
+        }
+    }
+
+    /// The array and the hash map answer alike: every SPI given, none other (below, between and
+    /// above them, and the far end of the SPI space).
+    #[test]
+    fn spi_table_answers_alike_dense_or_hashed() {
+        let dense_spis: Vec<u32> = (100..10_100).filter(|s| s % 7 != 3).collect();
+        let sparse_spis = vec![1, 5000, 0xff_ffff];
+        for (spis, dense) in [(dense_spis, true), (sparse_spis, false)] {
+            let t = SpiTable::new(spis.iter().map(|&s| (s, hops(s * 2))));
+            assert_eq!(t.is_dense(), dense);
+            for &s in &spis {
+                assert_eq!(t.get(s), Some(hops(s * 2)), "spi {s}");
+            }
+            let given: std::collections::HashSet<u32> = spis.iter().copied().collect();
+            for s in (0..20_000).chain([0xff_fffe, 0xff_ffff, u32::MAX]) {
+                if !given.contains(&s) {
+                    assert_eq!(t.get(s), None, "spi {s}");
+                }
+            }
+        }
+        // An SPI given twice: the last; no SPIs: nothing found.
+        let t = SpiTable::new([(9, hops(1)), (9, hops(2))]);
+        assert_eq!(t.get(9), Some(hops(2)));
+        assert_eq!(SpiTable::new([]).get(0), None);
     }
 }

@@ -142,8 +142,8 @@ impl SfcTables {
             }
             let hops = match table {
                 Some((s, t)) if s == spi => t,
-                _ => match self.sff.get(&spi) {
-                    Some(&t) => {
+                _ => match self.sff.get(spi) {
+                    Some(t) => {
                         table = Some((spi, t));
                         t
                     }

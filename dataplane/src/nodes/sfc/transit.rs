@@ -7,8 +7,10 @@
 //! Each worker keeps a [`TransitMemo`]: the last (SPI, SI) decision, its output port and outer
 //! header template, and the *signature* of the packet that made it (the header bits every check
 //! compares with a constant, the VTEP, the SPI and the SI). A packet with an equal signature needs
-//! only its lengths, its IPv4 header checksum and its NSH TTL checked; anything else goes to the
-//! cold [`transit_miss`](SfcTables::transit_miss), which makes every check. What the general path
+//! only its lengths, its IPv4 header checksum and its NSH TTL checked. One whose signature differs
+//! only in the SPI and SI (traffic over many paths) needs those three checks, SI > 0 and the
+//! lookup of its (SPI, SI); anything else goes to the cold
+//! [`transit_miss`](SfcTables::transit_miss), which makes every check. What the general path
 //! would drop, count or hand to the slow path is never taken here; a differential test holds the
 //! two paths equal byte for byte.
 
@@ -67,9 +69,13 @@ fn tlv_layout(h: &[u8]) -> Option<([(u8, u8); MAX_TLVS], u8)> {
 /// header checksum and the NSH TTL.
 #[inline(always)]
 fn memo_matches(m: &TransitMemo, d: &[u8]) -> bool {
-    if !same_signature(d, &m.sig) {
-        return false;
-    }
+    same_signature(d, &m.sig) && memo_matches_layout(m, d)
+}
+
+/// Whether the packet `d`, whose signature is the memo's but for the SPI and SI, has its NSH
+/// header within the frame and the memo's TLV layout.
+#[inline(always)]
+fn memo_matches_layout(m: &TransitMemo, d: &[u8]) -> bool {
     let Some(rest) = d.get(GPE4_LEN..) else {
         return false;
     };
@@ -156,6 +162,21 @@ const fn sig_mask() -> [u64; SIG_WORDS] {
     words
 }
 
+/// The bits of [`SIG_MASK`] that hold the SPI and SI: a packet whose signature differs from a
+/// checked packet's only there passes the same checks but SI > 0, on another path.
+const KEY_MASK: [u64; SIG_WORDS] = key_mask();
+
+const fn key_mask() -> [u64; SIG_WORDS] {
+    let mut words = [0u64; SIG_WORDS];
+    let mut i = gpe4::NSH + nsh::field::SPI.start;
+    while i <= gpe4::NSH + nsh::field::SI {
+        let at = i - SIG_AT;
+        words[at / 8] |= 0xff << (8 * (at % 8));
+        i += 1;
+    }
+    words
+}
+
 /// A signature no packet has (it has bits outside the mask).
 const NO_SIG: [u64; SIG_WORDS] = [u64::MAX; SIG_WORDS];
 
@@ -208,7 +229,7 @@ impl SfcTables {
         {
             return None;
         }
-        Some(transit_forward(&st.transit, d))
+        Some(transit_forward(&st.transit.hdr, st.transit.port, d))
     }
 
     /// [`transit`](Self::transit) for a whole packet, which also ends chains: a packet whose
@@ -263,6 +284,60 @@ impl SfcTables {
     #[cold]
     #[inline(never)]
     fn transit_miss(&self, st: &mut SfcState, d: &mut [u8]) -> Option<usize> {
+        if let Some(out) = self.transit_other_path(st, d) {
+            return out;
+        }
+        self.transit_checked(st, d)
+    }
+
+    /// A packet like the memo's but for its SPI and SI: its signature stands for every check but
+    /// the lengths, the IPv4 header checksum, the NSH TTL and SI > 0, and its (SPI, SI) is looked
+    /// up. `None` when it is not such a packet (for [`transit_checked`](Self::transit_checked));
+    /// `Some` of what [`transit`](Self::transit) returns when it is.
+    #[inline(always)]
+    fn transit_other_path(&self, st: &mut SfcState, d: &mut [u8]) -> Option<Option<usize>> {
+        let sig = signature(d)?;
+        let m = &st.transit;
+        let other = sig
+            .iter()
+            .zip(&m.sig)
+            .zip(&KEY_MASK)
+            .fold(0, |acc, ((a, b), k)| acc | ((a ^ b) & !k));
+        if other != 0 || !memo_matches_layout(m, d) {
+            return None;
+        }
+        let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
+        let h = rest.first_chunk::<{ nsh::HEADER_LEN }>()?;
+        let si = h[nsh::field::SI];
+        if si == 0
+            || !transit_lengths_ok(outer, GPE4_LEN + rest.len())
+            || !checksum::ipv4_header_ok(&outer[gpe4::IP..gpe4::UDP])
+            || nsh::ttl_of(rest) <= 1
+        {
+            return None;
+        }
+        let spi = nsh::field::SPI.start;
+        let [s0, s1, s2] = [h[spi], h[spi + 1], h[spi + 2]];
+        let Some((port, hdr, end)) = self.transit_lookup(u32::from_be_bytes([0, s0, s1, s2]), si)
+        else {
+            return Some(None);
+        };
+        let m = &mut st.transit;
+        m.key = u64::from(u32::from_ne_bytes([s0, s1, s2, si]));
+        m.port = port;
+        m.hdr = *hdr;
+        m.end = end;
+        m.sig = sig;
+        if end.is_some() {
+            return Some(None);
+        }
+        Some(Some(transit_forward(hdr, port, d)))
+    }
+
+    /// [`transit_miss`](Self::transit_miss) for a packet that is not like the memo's: every
+    /// check, and the lookup when its (SPI, SI) is not the memo's.
+    #[inline(always)]
+    fn transit_checked(&self, st: &mut SfcState, d: &mut [u8]) -> Option<usize> {
         let len = d.len();
         let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
         // Ethernet, IPv4 without options, UDP, not a fragment, to one of our VTEPs.
@@ -324,7 +399,7 @@ impl SfcTables {
             let m = &mut st.transit;
             m.key = key;
             m.port = port;
-            m.hdr = hdr;
+            m.hdr = *hdr;
             m.end = end;
         }
         st.transit.sig = sig;
@@ -334,24 +409,24 @@ impl SfcTables {
             // The end of a chain: for `transit_packet`, which pops the headers.
             return None;
         }
-        Some(transit_forward(&st.transit, d))
+        Some(transit_forward(&st.transit.hdr, st.transit.port, d))
     }
 
     /// The transit fast path's lookup of an (SPI, SI) its memo does not hold: a next hop that is
     /// a remote SFF or SF over VXLAN-GPE/IPv4 (its port and headers) or the end of the chain out
     /// of a resolved exit (its port and index), or `None` for the general path.
-    #[inline]
-    fn transit_lookup(&self, spi: u32, si: u8) -> Option<(usize, Gpe4Template, Option<usize>)> {
-        let path = *self.sff.get(&spi)?;
+    #[inline(always)]
+    fn transit_lookup(&self, spi: u32, si: u8) -> Option<(usize, &Gpe4Template, Option<usize>)> {
+        let path = self.sff.get(spi)?;
         let n = match self.hop(path, si)? {
             Hop::Sff(n) => n,
             Hop::End(x) if !self.exits[x].unresolved => {
-                return Some((self.exits[x].port, Gpe4Template::EMPTY, Some(x)));
+                return Some((self.exits[x].port, &Gpe4Template::EMPTY, Some(x)));
             }
             _ => return None,
         };
         let nb = &self.neighbors[n];
-        let Transport::Gpe4(hdr) = nb.transport else {
+        let Transport::Gpe4(hdr) = &nb.transport else {
             return None;
         };
         if nb.unresolved {
@@ -372,10 +447,10 @@ fn transit_lengths_ok(outer: &[u8; GPE4_LEN], len: usize) -> bool {
         && udp_len.wrapping_sub(udp::HEADER_LEN) <= total_len - IP_UDP_LEN
 }
 
-/// Forwards a packet the transit path accepted toward its memo's next hop: NSH TTL decremented
-/// (it was above 1), outer headers rewritten. Returns the output port.
+/// Forwards a packet the transit path accepted toward its next hop (`hdr` out of `port`): NSH
+/// TTL decremented (it was above 1), outer headers rewritten. Returns the output port.
 #[inline(always)]
-fn transit_forward(memo: &TransitMemo, d: &mut [u8]) -> usize {
+fn transit_forward(hdr: &Gpe4Template, port: usize, d: &mut [u8]) -> usize {
     if let Some(h) = d.get_mut(gpe4::NSH..) {
         nsh::decrement_ttl_in_place(h);
     }
@@ -383,8 +458,8 @@ fn transit_forward(memo: &TransitMemo, d: &mut [u8]) -> usize {
     let sport = d
         .get(gpe4::UDP_SRC_PORT)
         .map_or(0, |p| u16::from_be_bytes([p[0], p[1]]));
-    memo.hdr.write(d, sport);
-    memo.port
+    hdr.write(d, sport);
+    port
 }
 
 #[cfg(test)]
