@@ -206,6 +206,16 @@ fn be16(outer: &[u8; GPE4_LEN], at: usize) -> u16 {
 /// IPv4 and UDP header bytes.
 const IP_UDP_LEN: usize = gpe4::GPE - gpe4::IP;
 
+/// What the transit fast path found for a packet that passed its checks.
+#[derive(Debug, Clone, Copy)]
+enum Transit {
+    /// Forwarded toward the next hop: ready to leave on this port.
+    Tx(usize),
+    /// The end of the chain out of this exit (index): untouched, for
+    /// [`transit_packet`](SfcTables::transit_packet) to pop.
+    End(usize),
+}
+
 impl SfcTables {
     /// The transit fast path. It checks what the general path checks and writes the same bytes;
     /// anything else (or anything the general path would drop, count or hand to the slow path)
@@ -213,6 +223,15 @@ impl SfcTables {
     /// that port.
     #[inline(always)]
     pub fn transit(&self, st: &mut SfcState, d: &mut [u8], in_port: usize) -> Option<usize> {
+        match self.transit_decide(st, d, in_port)? {
+            Transit::Tx(port) => Some(port),
+            Transit::End(_) => None,
+        }
+    }
+
+    /// [`transit`](Self::transit), telling the end of a chain apart.
+    #[inline(always)]
+    fn transit_decide(&self, st: &mut SfcState, d: &mut [u8], in_port: usize) -> Option<Transit> {
         if self.fast_ports & 1u64.checked_shl(in_port as u32)? == 0 {
             return None;
         }
@@ -225,11 +244,13 @@ impl SfcTables {
         if !transit_lengths_ok(outer, GPE4_LEN + rest.len())
             || !checksum::ipv4_header_ok(&outer[gpe4::IP..gpe4::UDP])
             || nsh::ttl_of(rest) <= 1
-            || st.transit.end.is_some()
         {
             return None;
         }
-        Some(transit_forward(&st.transit.hdr, st.transit.port, d))
+        Some(match st.transit.end {
+            Some(x) => Transit::End(x),
+            None => Transit::Tx(transit_forward(&st.transit.hdr, st.transit.port, d)),
+        })
     }
 
     /// [`transit`](Self::transit) for a whole packet, which also ends chains: a packet whose
@@ -246,22 +267,15 @@ impl SfcTables {
         if pkt.pkt_len() != pkt.data().len() {
             return None;
         }
-        if let Some(port) = self.transit(st, pkt.data_mut(), in_port) {
-            return Some(Verdict::Tx(port));
-        }
-        // `transit` refused it, or took every check and found the end of a chain: the memo's
-        // signature (MD type 1 only) is the packet's only if it passed them all.
-        let x = st.transit.end?;
-        let d = pkt.data();
-        if !memo_matches(&st.transit, d) {
-            return None;
-        }
-        let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
+        let x = match self.transit_decide(st, pkt.data_mut(), in_port)? {
+            Transit::Tx(port) => return Some(Verdict::Tx(port)),
+            Transit::End(x) => x,
+        };
+        // It passed every check and ends its chain here; what it carries must be an Ethernet
+        // frame.
+        let rest = pkt.data().get(GPE4_LEN..)?;
         let nsh_len = usize::from(rest[1] & nsh::LEN_MASK_BYTE) * 4;
-        if !transit_lengths_ok(outer, d.len())
-            || !checksum::ipv4_header_ok(&outer[gpe4::IP..gpe4::UDP])
-            || nsh::ttl_of(rest) <= 1
-            || rest[nsh::field::NEXT_PROTOCOL] != u8::from(NshNextProtocol::Ethernet)
+        if rest[nsh::field::NEXT_PROTOCOL] != u8::from(NshNextProtocol::Ethernet)
             || rest.len() < nsh_len + ethernet::HEADER_LEN
         {
             return None;
@@ -283,7 +297,7 @@ impl SfcTables {
     /// keeps its registers.
     #[cold]
     #[inline(never)]
-    fn transit_miss(&self, st: &mut SfcState, d: &mut [u8]) -> Option<usize> {
+    fn transit_miss(&self, st: &mut SfcState, d: &mut [u8]) -> Option<Transit> {
         if let Some(out) = self.transit_other_path(st, d) {
             return out;
         }
@@ -295,7 +309,7 @@ impl SfcTables {
     /// up. `None` when it is not such a packet (for [`transit_checked`](Self::transit_checked));
     /// `Some` of what [`transit`](Self::transit) returns when it is.
     #[inline(always)]
-    fn transit_other_path(&self, st: &mut SfcState, d: &mut [u8]) -> Option<Option<usize>> {
+    fn transit_other_path(&self, st: &mut SfcState, d: &mut [u8]) -> Option<Option<Transit>> {
         let sig = signature(d)?;
         let m = &st.transit;
         let other = sig
@@ -328,16 +342,16 @@ impl SfcTables {
         m.hdr = *hdr;
         m.end = end;
         m.sig = sig;
-        if end.is_some() {
-            return Some(None);
-        }
-        Some(Some(transit_forward(hdr, port, d)))
+        Some(Some(match end {
+            Some(x) => Transit::End(x),
+            None => Transit::Tx(transit_forward(hdr, port, d)),
+        }))
     }
 
     /// [`transit_miss`](Self::transit_miss) for a packet that is not like the memo's: every
     /// check, and the lookup when its (SPI, SI) is not the memo's.
     #[inline(always)]
-    fn transit_checked(&self, st: &mut SfcState, d: &mut [u8]) -> Option<usize> {
+    fn transit_checked(&self, st: &mut SfcState, d: &mut [u8]) -> Option<Transit> {
         let len = d.len();
         let (outer, rest) = d.split_first_chunk::<GPE4_LEN>()?;
         // Ethernet, IPv4 without options, UDP, not a fragment, to one of our VTEPs.
@@ -405,11 +419,10 @@ impl SfcTables {
         st.transit.sig = sig;
         st.transit.tlvs = tlvs;
         st.transit.n_tlvs = n_tlvs;
-        if st.transit.end.is_some() {
-            // The end of a chain: for `transit_packet`, which pops the headers.
-            return None;
-        }
-        Some(transit_forward(&st.transit.hdr, st.transit.port, d))
+        Some(match st.transit.end {
+            Some(x) => Transit::End(x),
+            None => Transit::Tx(transit_forward(&st.transit.hdr, st.transit.port, d)),
+        })
     }
 
     /// The transit fast path's lookup of an (SPI, SI) its memo does not hold: a next hop that is
