@@ -377,10 +377,18 @@ hops = [{ si = 255, sff = "sff2" }]
 name = "end"
 spi = 103
 hops = [{ si = 255, sff = "sff2" }]
+[[paths]]
+name = "proxied"
+spi = 104
+hops = [{ si = 255, sff = "sff2" }]
 [[classifier]]
 priority = 0
 dst_ports = "11"
 path = "end"
+[[classifier]]
+priority = 0
+dst_ports = "12"
+path = "proxied"
 [[classifier]]
 priority = 1
 dst_ports = "9"
@@ -395,7 +403,8 @@ path = "md1"
 "#,
     );
     // The transit SFF: 100 and 101 to the remote SFF 10.0.0.3, 102 through a built-in SF
-    // and then out over Ethernet (both for the general path).
+    // and then out over Ethernet (both for the general path), 103 the end of the chain, 104
+    // through a proxied SF on VLAN 10.
     let transit = r#"
 [[vteps]]
 name = "v"
@@ -440,13 +449,22 @@ dst_mac = "02:00:00:00:00:0b"
 name = "d"
 spi = 103
 hops = [{ si = 255, end = "x" }]
+[[sfs]]
+name = "legacy"
+kind = "proxy"
+port = "p2"
+vlan = 10
+[[paths]]
+name = "e"
+spi = 104
+hops = [{ si = 255, sf = "legacy" }, { si = 254, end = "x" }]
 "#;
     let t = tables(transit);
     let mut est = enc.new_state();
     let mut good = Vec::new();
-    for i in 0..8u32 {
+    for i in 0..10u32 {
         let mut f = frame(i, false);
-        f[36..38].copy_from_slice(&(8 + (i as u16 % 4)).to_be_bytes());
+        f[36..38].copy_from_slice(&(8 + (i as u16 % 5)).to_be_bytes());
         let mut p = VecPacket::new(&f);
         assert_eq!(enc.process(&mut est, &mut p, 0), Verdict::Tx(1));
         good.push(p.data().to_vec());
@@ -457,7 +475,10 @@ hops = [{ si = 255, end = "x" }]
         let mut a = VecPacket::new(f);
         let mut b = VecPacket::new(f);
         let mut probe = VecPacket::new(f);
+        // The probe's SF count is not kept: `process` below counts the frame.
+        let counted = fast_st.sf_packets.clone();
         let vp = t.transit_packet(&mut fast_st, &mut probe, 0);
+        fast_st.sf_packets = counted;
         let va = t.process(&mut fast_st, &mut a, 0);
         let vb = t.process_general(&mut slow_st, &mut b, 0, &mut NoTrace);
         assert_eq!(va, vb, "verdict for {f:02x?}");
@@ -544,6 +565,16 @@ hops = [{ si = 255, end = "x" }]
         assert_eq!(p.data().len(), good[3].len() - 74);
         assert_eq!(p.data()[..6], [2, 0, 0, 0, 0, 0x0b]);
     }
+    // So is the way to a proxied SF: outer headers and NSH popped, the frame tagged with the
+    // SF's VLAN, the SF's packets counted.
+    let mut st = t.new_state();
+    for _ in 0..2 {
+        let mut p = VecPacket::new(&good[4]);
+        assert_eq!(t.transit_packet(&mut st, &mut p, 0), Some(Verdict::Tx(2)));
+        assert_eq!(p.data().len(), good[4].len() - 74 + 4);
+        assert_eq!(p.data()[12..16], [0x81, 0, 0, 10]);
+    }
+    assert_eq!(st.sf_packets.iter().sum::<u64>(), 2);
     // Beyond the ports it knows, the fast path steps aside.
     let mut st = t.new_state();
     assert!(t.transit(&mut st, &mut good[0].clone(), 0).is_some());

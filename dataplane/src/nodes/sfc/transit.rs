@@ -1,8 +1,10 @@
 //! The SFF transit fast path: an untagged IPv4 (no options) VXLAN-GPE + NSH packet to one of our
 //! VTEPs whose next hop is a remote SFF or SF reached over VXLAN-GPE/IPv4 is forwarded by
 //! rewriting its outer headers in place (no pop and push). One whose (SPI, SI) ends the chain
-//! out of a resolved exit, carrying an Ethernet frame (MD type 1), has its outer headers and NSH
-//! popped and the exit's MACs written ([`transit_packet`](SfcTables::transit_packet)).
+//! out of a resolved exit, carrying an Ethernet frame, has its outer headers and NSH popped and
+//! the exit's MACs written; one whose next hop is a proxied SF has its outer headers popped and
+//! goes through the proxy as the general path sends it there
+//! ([`transit_packet`](SfcTables::transit_packet)).
 //!
 //! Each worker keeps a [`TransitMemo`]: the last (SPI, SI) decision, its output port and outer
 //! header template, and the *signature* of the packet that made it (the header bits every check
@@ -17,7 +19,7 @@
 use super::SfcState;
 use crate::nodes::Verdict;
 use crate::packet::PacketBuf;
-use crate::tables::sfc::{Hop, SfcTables, Transport};
+use crate::tables::sfc::{Hop, SfImpl, SfcTables, Transport};
 use crate::wire::encap::{gpe4, Gpe4Template, GPE4_LEN};
 use crate::wire::ethernet::{self, field as eth};
 use crate::wire::NshNextProtocol;
@@ -31,9 +33,9 @@ pub(super) struct TransitMemo {
     key: u64,
     port: usize,
     hdr: Gpe4Template,
-    /// The end of the chain, out of this exit (index): the outer headers and NSH are popped
-    /// instead of rewritten ([`SfcTables::transit_packet`] only).
-    end: Option<usize>,
+    /// The end of the chain or a proxied SF: the outer headers are popped instead of rewritten
+    /// ([`SfcTables::transit_packet`] only).
+    end: Option<Pop>,
     /// [`SIG_MASK`] applied to the words of the packet that passed every check and set this
     /// memo; [`NO_SIG`] when it was an MD type 2 packet too short for one or with more than
     /// [`MAX_TLVS`] TLVs.
@@ -43,6 +45,15 @@ pub(super) struct TransitMemo {
     /// length) and these bytes has TLVs that walk the same way, so they are well-formed too.
     tlvs: [(u8, u8); MAX_TLVS],
     n_tlvs: u8,
+}
+
+/// Where a packet whose outer headers the transit path pops goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pop {
+    /// The end of the chain out of this exit (index).
+    Exit(usize),
+    /// Through the proxy to this SF (index), not a group.
+    Proxy(usize),
 }
 
 /// The most TLVs an MD type 2 packet may have for the transit memo to stand for its checks.
@@ -211,9 +222,9 @@ const IP_UDP_LEN: usize = gpe4::GPE - gpe4::IP;
 enum Transit {
     /// Forwarded toward the next hop: ready to leave on this port.
     Tx(usize),
-    /// The end of the chain out of this exit (index): untouched, for
+    /// The end of the chain or a proxied SF: untouched, for
     /// [`transit_packet`](SfcTables::transit_packet) to pop.
-    End(usize),
+    End(Pop),
 }
 
 impl SfcTables {
@@ -269,7 +280,18 @@ impl SfcTables {
         }
         let x = match self.transit_decide(st, pkt.data_mut(), in_port)? {
             Transit::Tx(port) => return Some(Verdict::Tx(port)),
-            Transit::End(x) => x,
+            Transit::End(Pop::Exit(x)) => x,
+            Transit::End(Pop::Proxy(sf)) => {
+                // What the general path does before the proxy: outer headers popped, NSH TTL
+                // decremented (it was above 1), the SF's packet counted, the inner flow read.
+                if !pkt.adj(GPE4_LEN) {
+                    return None;
+                }
+                nsh::decrement_ttl_in_place(pkt.data_mut());
+                let flow = Self::inner_flow(pkt.data(), pkt.pkt_len());
+                st.sf_packets[sf] += 1;
+                return Some(self.proxy_out(st, pkt, sf, flow));
+            }
         };
         // It passed every check and ends its chain here; what it carries must be an Ethernet
         // frame.
@@ -426,15 +448,22 @@ impl SfcTables {
     }
 
     /// The transit fast path's lookup of an (SPI, SI) its memo does not hold: a next hop that is
-    /// a remote SFF or SF over VXLAN-GPE/IPv4 (its port and headers) or the end of the chain out
-    /// of a resolved exit (its port and index), or `None` for the general path.
+    /// a remote SFF or SF over VXLAN-GPE/IPv4 (its port and headers), the end of the chain out
+    /// of a resolved exit or a proxied SF (where the headers are popped), or `None` for the
+    /// general path.
     #[inline(always)]
-    fn transit_lookup(&self, spi: u32, si: u8) -> Option<(usize, &Gpe4Template, Option<usize>)> {
+    fn transit_lookup(&self, spi: u32, si: u8) -> Option<(usize, &Gpe4Template, Option<Pop>)> {
         let path = self.sff.get(spi)?;
         let n = match self.hop(path, si)? {
             Hop::Sff(n) => n,
             Hop::End(x) if !self.exits[x].unresolved => {
-                return Some((self.exits[x].port, &Gpe4Template::EMPTY, Some(x)));
+                return Some((self.exits[x].port, &Gpe4Template::EMPTY, Some(Pop::Exit(x))));
+            }
+            Hop::Sf(sf) | Hop::SfReverse(sf) => {
+                let SfImpl::Proxy { port, .. } = self.sfs[sf].imp else {
+                    return None;
+                };
+                return Some((port, &Gpe4Template::EMPTY, Some(Pop::Proxy(sf))));
             }
             _ => return None,
         };
