@@ -73,7 +73,7 @@ for s in "$@"; do
   echo
   echo '| share | function in qdp |'
   echo '| --- | --- |'
-  perf report -i "$work/$s.data" --no-children --dsos qdp --sort sym --stdio 2>/dev/null \
+  perf report -i "$work/$s.data" --no-children --dsos "$(basename "$qdp")" --sort sym --stdio 2>/dev/null \
     | awk -v top="$top" '/^ *[0-9.]+%/ && n < top {
         pct=$1; $1=""; sub(/^ *\[[.k]\] */, ""); printf "| %s | `%s` |\n", pct, $0; n++ }'
   echo

@@ -341,6 +341,13 @@ path = "p"
     );
 }
 
+/// Writes the right IPv4 header checksum into an untagged frame.
+fn fix_ip_checksum(f: &mut [u8]) {
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum::internet_checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+}
+
 /// The transit fast path forwards exactly what the general path forwards, byte for byte, and
 /// leaves everything else to it: checked over good frames, every single-byte change of their
 /// first 100 bytes (with and without a fixed-up IPv4 checksum), truncations and padding.
@@ -509,9 +516,7 @@ hops = [{ si = 255, sf = "legacy" }, { si = 254, end = "x" }]
                 check(&f);
                 // The same change with a correct IPv4 header checksum.
                 if (14..34).contains(&pos) {
-                    f[24..26].copy_from_slice(&[0, 0]);
-                    let c = checksum::internet_checksum(&f[14..34]);
-                    f[24..26].copy_from_slice(&c.to_be_bytes());
+                    fix_ip_checksum(&mut f);
                     check(&f);
                 }
             }
@@ -536,9 +541,7 @@ hops = [{ si = 255, sf = "legacy" }, { si = 254, end = "x" }]
                     check(g);
                     check(&f);
                     if (14..34).contains(&pos) {
-                        f[24..26].copy_from_slice(&[0, 0]);
-                        let c = checksum::internet_checksum(&f[14..34]);
-                        f[24..26].copy_from_slice(&c.to_be_bytes());
+                        fix_ip_checksum(&mut f);
                         check(g);
                         check(&f);
                     }
@@ -594,9 +597,7 @@ hops = [{ si = 255, sf = "legacy" }, { si = 254, end = "x" }]
     let ip_len = |v: &mut Vec<u8>, delta: i32| {
         let l = u16::from_be_bytes([v[16], v[17]]) as i32 + delta;
         v[16..18].copy_from_slice(&(l as u16).to_be_bytes());
-        v[24..26].copy_from_slice(&[0, 0]);
-        let c = checksum::internet_checksum(&v[14..34]);
-        v[24..26].copy_from_slice(&c.to_be_bytes());
+        fix_ip_checksum(v);
     };
     // RFC 8300 §2.2: TTL is the low 4 bits of byte 0 and the high 2 bits of byte 1.
     let set_ttl = |v: &mut Vec<u8>, ttl: u8| {
