@@ -54,9 +54,9 @@ mod state;
 mod transit;
 
 #[cfg(test)]
-mod service_tests;
+mod node_tests;
 #[cfg(test)]
-mod tests;
+mod service_tests;
 
 pub use proxy_table::{ProxyFlows, PROXY_HEADER_MAX};
 pub use state::SfcState;
